@@ -1,0 +1,530 @@
+// Process harness shared by scripts/bench-kv.mjs and scripts/bench-scale.mjs:
+// builds the Go load generator, spawns real etcd or etcd-ts on free loopback
+// ports in a temp data dir, waits for readiness, samples RSS, and tears
+// everything down by PID on every exit path.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export function log(msg) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export class BenchError extends Error {}
+
+// ---- cleanup: every child and temp dir is registered and released on exit ----
+
+// pid -> true when the child leads its own process group (servers: wrappers
+// such as `sh -c` or package-manager shims must not leave orphans behind).
+const liveChildren = new Map();
+const tempDirs = new Set();
+let cleanupInstalled = false;
+
+function killChild(pid, group, signal) {
+  try {
+    process.kill(group ? -pid : pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function cleanupSync() {
+  for (const [pid, group] of liveChildren) killChild(pid, group, 'SIGKILL');
+  liveChildren.clear();
+  if (process.env.BENCH_KEEP_TMP) return;
+  for (const dir of tempDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+  tempDirs.clear();
+}
+
+export function installCleanup() {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      log(`${sig}: stopping children`);
+      cleanupSync();
+      process.exit(130);
+    });
+  }
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`${err?.stack ?? err}\n`);
+    cleanupSync();
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`${err?.stack ?? err}\n`);
+    cleanupSync();
+    process.exit(1);
+  });
+}
+
+export function makeTempDir(label) {
+  const dir = fs.mkdtempSync(path.join(process.env.BENCH_TMPDIR || os.tmpdir(), `etcd-bench-${label}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir) {
+  if (!process.env.BENCH_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+// ---- ports ----
+
+const handedOut = new Set();
+
+export async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new BenchError('could not find a free port');
+}
+
+// ---- load generator ----
+
+export function buildLoadgen() {
+  const script = path.join(ROOT, 'scripts/bench-build-loadgen.sh');
+  log('building the Go load generator');
+  const r = spawnSync(script, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new BenchError(`load generator build failed (${script})`);
+  return r.stdout.trim().split('\n').pop();
+}
+
+/**
+ * Runs the load generator and resolves with its JSON result line. The run is
+ * bounded twice: the loadgen's own --deadline and a kill timer here.
+ */
+export function runLoadgen(bin, args, { killAfterMs = 600_000, server } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    liveChildren.set(child.pid, false);
+    let out = '';
+    let err = '';
+    let serverDied = null;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (err.length > 64 * 1024) err = err.slice(-32 * 1024);
+    });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, killAfterMs);
+    const onServerExit = (desc) => {
+      serverDied = desc;
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    };
+    server?.onExit(onServerExit);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new BenchError(`cannot run ${bin}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      liveChildren.delete(child.pid);
+      server?.offExit(onServerExit);
+      if (serverDied) {
+        reject(new BenchError(`${server.label} exited during the run (${serverDied})\n${server.logTail()}`));
+        return;
+      }
+      const line = out.trim().split('\n').filter(Boolean).pop();
+      let json = null;
+      try {
+        json = line ? JSON.parse(line) : null;
+      } catch {
+        json = null;
+      }
+      if (!json || (code !== 0 && code !== 3)) {
+        reject(
+          new BenchError(
+            `loadgen ${args.join(' ')} failed (exit ${code ?? signal})\n${err.trim().split('\n').slice(-15).join('\n')}`,
+          ),
+        );
+        return;
+      }
+      resolve(json);
+    });
+  });
+}
+
+// ---- servers ----
+
+function splitCommand(s) {
+  const out = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m;
+  while ((m = re.exec(s))) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+/**
+ * The two servers under test. `cmd` is the program and its leading arguments;
+ * the etcd flags are appended unless the override contains {placeholders}
+ * ({name} {dataDir} {clientPort} {peerPort} {clientUrl} {peerUrl}), in which
+ * case it is used as written.
+ */
+export function serverKinds() {
+  return {
+    etcd: {
+      label: 'etcd 3.4',
+      cmd: process.env.ETCD_CMD || process.env.ETCD_BIN || '/usr/bin/etcd',
+      extra: ['--logger', 'zap', '--log-level', 'error'],
+    },
+    'etcd-ts': {
+      label: 'etcd-ts',
+      cmd: process.env.ETCD_TS_CMD || `node ${path.join(ROOT, 'packages/server/bin/etcd-ts.js')}`,
+      extra: ['--log-level', 'error'],
+    },
+  };
+}
+
+export function serverArgv(kind, { name, dataDir, clientPort, peerPort }) {
+  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const vars = { name, dataDir, clientPort, peerPort, clientUrl, peerUrl };
+  const words = splitCommand(kind.cmd);
+  if (/\{(name|dataDir|clientPort|peerPort|clientUrl|peerUrl)\}/.test(kind.cmd)) {
+    return words.map((w) => w.replace(/\{(\w+)\}/g, (all, k) => (k in vars ? String(vars[k]) : all)));
+  }
+  return [
+    ...words,
+    '--name', name,
+    '--data-dir', dataDir,
+    '--listen-client-urls', clientUrl,
+    '--advertise-client-urls', clientUrl,
+    '--listen-peer-urls', peerUrl,
+    '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', `${name}=${peerUrl}`,
+    ...kind.extra,
+  ];
+}
+
+function nowUnixNs() {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/** A spawned server process with its log file. */
+export class ServerProcess {
+  constructor(kindKey, kind, { dataDir, clientPort, peerPort, logFile }) {
+    this.kindKey = kindKey;
+    this.kind = kind;
+    this.label = kind.label;
+    this.dataDir = dataDir;
+    this.clientPort = clientPort;
+    this.peerPort = peerPort;
+    this.endpoint = `127.0.0.1:${clientPort}`;
+    this.logFile = logFile;
+    this.exitListeners = new Set();
+    this.exited = null;
+  }
+
+  start() {
+    this.argv = serverArgv(this.kind, {
+      name: 'bench',
+      dataDir: this.dataDir,
+      clientPort: this.clientPort,
+      peerPort: this.peerPort,
+    });
+    const fd = fs.openSync(this.logFile, 'a');
+    this.spawnedAtNs = nowUnixNs();
+    this.spawnedAt = performance.now();
+    this.child = spawn(this.argv[0], this.argv.slice(1), { stdio: ['ignore', fd, fd], detached: true });
+    fs.closeSync(fd);
+    this.exited = null;
+    this.exitPromise = new Promise((resolve) => {
+      this.child.on('error', (e) => {
+        this.exited = `spawn error: ${e.message}`;
+        for (const l of this.exitListeners) l(this.exited);
+        resolve(this.exited);
+      });
+      this.child.on('exit', (code, signal) => {
+        // Whatever else is left in the group (children of a wrapper) goes too.
+        killChild(this.child.pid, true, 'SIGKILL');
+        liveChildren.delete(this.child.pid);
+        this.exited = signal ? `signal ${signal}` : `exit code ${code}`;
+        for (const l of this.exitListeners) l(this.exited);
+        resolve(this.exited);
+      });
+    });
+    if (this.child.pid) liveChildren.set(this.child.pid, true);
+    this.pid = this.child.pid;
+    return this;
+  }
+
+  onExit(fn) {
+    if (this.exited) fn(this.exited);
+    else this.exitListeners.add(fn);
+  }
+
+  offExit(fn) {
+    this.exitListeners.delete(fn);
+  }
+
+  logTail(lines = 20) {
+    try {
+      const text = fs.readFileSync(this.logFile, 'utf8').trimEnd();
+      if (!text) return `(no output in ${this.logFile})`;
+      return `last lines of ${this.logFile}:\n${text.split('\n').slice(-lines).join('\n')}`;
+    } catch {
+      return `(no log at ${this.logFile})`;
+    }
+  }
+
+  /**
+   * Polls with linearizable Ranges until one succeeds; resolves with the time
+   * from spawn to that first served read, in ms.
+   */
+  async waitReady(loadgen, timeoutMs = 60_000) {
+    if (this.exited) throw new BenchError(`${this.label} failed to start (${this.exited})\n${this.logTail()}`);
+    try {
+      const r = await runLoadgen(
+        loadgen,
+        [
+          '--op', 'ready',
+          '--endpoints', this.endpoint,
+          '--since-unix-ns', String(this.spawnedAtNs),
+          '--deadline', `${Math.ceil(timeoutMs / 1000)}s`,
+        ],
+        { killAfterMs: timeoutMs + 5000, server: this },
+      );
+      if (r.aborted) throw new BenchError(`not ready within ${timeoutMs} ms`);
+      return r.ready_ms;
+    } catch (e) {
+      const why = this.exited ? `exited: ${this.exited}` : e.message.split('\n')[0];
+      throw new BenchError(
+        `${this.label} did not become ready on ${this.endpoint} (${why})\ncommand: ${this.argv.join(' ')}\n${this.logTail()}`,
+      );
+    }
+  }
+
+  /** Resident memory of the server and its descendants, in KiB. */
+  rssKiB() {
+    return treeRssKiB(this.pid);
+  }
+
+  /** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with the stop time in ms. */
+  async stop(graceMs = 20_000) {
+    if (this.exited) return 0;
+    const t0 = performance.now();
+    killChild(this.pid, true, 'SIGTERM');
+    const timer = new Promise((r) => setTimeout(() => r('timeout'), graceMs));
+    const how = await Promise.race([this.exitPromise, timer]);
+    if (how === 'timeout') {
+      log(`${this.label} (pid ${this.pid}) ignored SIGTERM for ${graceMs} ms; killing`);
+      killChild(this.pid, true, 'SIGKILL');
+      await this.exitPromise;
+    }
+    return performance.now() - t0;
+  }
+}
+
+function readStatusKiB(pid, field) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid) {
+  const kids = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) kids.push(Number(name));
+    } catch {
+      // raced with exit
+    }
+  }
+  return kids;
+}
+
+export function treeRssKiB(pid) {
+  let total = 0;
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift();
+    total += readStatusKiB(p, 'VmRSS');
+    queue.push(...childrenOf(p));
+  }
+  return total;
+}
+
+export function dirSizeBytes(dir) {
+  let total = 0;
+  for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, ent.name);
+    if (ent.isDirectory()) total += dirSizeBytes(p);
+    else if (ent.isFile()) total += fs.statSync(p).blocks * 512;
+  }
+  return total;
+}
+
+/** Fresh temp dir, free ports, spawned server. Not yet waited for. */
+export async function launchServer(kindKey, { dataDir } = {}) {
+  const kind = serverKinds()[kindKey];
+  if (!kind) throw new BenchError(`unknown server ${kindKey}`);
+  const work = makeTempDir(kindKey);
+  const s = new ServerProcess(kindKey, kind, {
+    dataDir: dataDir ?? path.join(work, 'data'),
+    clientPort: await freePort(),
+    peerPort: await freePort(),
+    logFile: path.join(work, 'server.log'),
+  });
+  s.workDir = work;
+  return s.start();
+}
+
+/** Same data dir and ports as `prev`, new process. */
+export function relaunchServer(prev) {
+  const s = new ServerProcess(prev.kindKey, prev.kind, {
+    dataDir: prev.dataDir,
+    clientPort: prev.clientPort,
+    peerPort: prev.peerPort,
+    logFile: prev.logFile,
+  });
+  s.workDir = prev.workDir;
+  return s.start();
+}
+
+// ---- reporting ----
+
+export function machineInfo() {
+  const cpus = os.cpus();
+  const etcdVersion = (() => {
+    const k = serverKinds().etcd;
+    const r = spawnSync(splitCommand(k.cmd)[0], ['--version'], { encoding: 'utf8' });
+    return (r.stdout || '').split('\n')[0].replace(/^etcd Version:\s*/, '') || 'unknown';
+  })();
+  const goVersion = (() => {
+    const r = spawnSync('go', ['version'], { encoding: 'utf8' });
+    return (r.stdout || '').trim().replace(/^go version /, '') || 'unknown';
+  })();
+  const tmpBase = process.env.BENCH_TMPDIR || os.tmpdir();
+  const dataFs = (() => {
+    const r = spawnSync('findmnt', ['-n', '-o', 'FSTYPE,SOURCE', '-T', tmpBase], { encoding: 'utf8' });
+    return `${tmpBase} on ${(r.stdout || '').trim().replace(/\s+/, ' ') || 'unknown'}`;
+  })();
+  return {
+    dataFs,
+    nproc: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    etcd: etcdVersion,
+    go: goVersion,
+    date: new Date().toISOString(),
+    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  };
+}
+
+export function commandLine() {
+  const env = ['ETCD_TS_CMD', 'ETCD_CMD', 'ETCD_BIN', 'BENCH_TMPDIR']
+    .filter((k) => process.env[k])
+    .map((k) => `${k}=${JSON.stringify(process.env[k])} `)
+    .join('');
+  const script = path.relative(process.cwd(), process.argv[1]) || process.argv[1];
+  return `${env}node ${script} ${process.argv.slice(2).join(' ')}`.trim();
+}
+
+export function fmtNum(x, digits = 1) {
+  if (x == null || Number.isNaN(x)) return 'n/a';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  return x.toFixed(digits);
+}
+
+export function ratio(ours, theirs) {
+  if (ours == null || theirs == null || !theirs) return 'n/a';
+  return `${(ours / theirs).toFixed(2)}x`;
+}
+
+export function markdownTable(header, rows, leftColumns = 1) {
+  const esc = (c) => String(c).replace(/\|/g, '\\|');
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `|${header.map((_, i) => (i < leftColumns ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Parses "--name value" and "--name=value" options against defaults. */
+export function parseArgs(argv, defaults, usage) {
+  const opts = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(usage);
+      process.exit(0);
+    }
+    if (!a.startsWith('--')) throw new BenchError(`unexpected argument ${a}\n${usage}`);
+    a = a.slice(2);
+    let v;
+    const eq = a.indexOf('=');
+    if (eq >= 0) {
+      v = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    const key = a.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (!(key in defaults)) throw new BenchError(`unknown option --${a}\n${usage}`);
+    if (typeof defaults[key] === 'boolean') {
+      opts[key] = v === undefined ? true : v !== 'false';
+      continue;
+    }
+    if (v === undefined) {
+      v = argv[++i];
+      if (v === undefined) throw new BenchError(`--${a} needs a value`);
+    }
+    opts[key] = typeof defaults[key] === 'number' ? Number(v) : v;
+    if (typeof defaults[key] === 'number' && Number.isNaN(opts[key])) throw new BenchError(`--${a}: not a number`);
+  }
+  return opts;
+}
+
+/** Go-style duration ("10s", "500ms", "2m") to ms. */
+export function durationMs(s) {
+  const m = String(s).match(/^(\d+(?:\.\d+)?)(ms|s|m)$/);
+  if (!m) throw new BenchError(`bad duration ${s} (use e.g. 500ms, 10s, 2m)`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2]];
+}
+
+export function writeOutputs(markdown, raw, { out, json }) {
+  process.stdout.write(`${markdown}\n`);
+  if (out) fs.writeFileSync(out, `${markdown}\n`);
+  if (json) fs.writeFileSync(json, `${JSON.stringify(raw, null, 2)}\n`);
+}

@@ -1,0 +1,50 @@
+/**
+ * The client-facing gRPC server: etcd's services on every --listen-client-urls
+ * address, with etcd's message size limit (max request bytes plus 512 KiB of
+ * gRPC overhead, so oversized requests reach the member's own, clearer check).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ClusterService, KVService, MaintenanceService } from '@etcd-ts/api';
+import type { EtcdServer } from '../etcd/etcd-server.js';
+import { clusterService } from './cluster-service.js';
+import { kvService } from './kv-service.js';
+import { maintenanceService } from './maintenance-service.js';
+
+/** etcd's grpcOverheadBytes. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export interface GrpcServerOptions {
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly maxConcurrentStreams: number;
+  readonly keepAliveMinTimeMs: number;
+  readonly keepAliveIntervalMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    'grpc.max_concurrent_streams': Math.min(opts.maxConcurrentStreams, 2 ** 31 - 1),
+    'grpc.http2.min_ping_interval_without_data_ms': opts.keepAliveMinTimeMs,
+    ...(opts.keepAliveIntervalMs > 0 ? { 'grpc.keepalive_time_ms': opts.keepAliveIntervalMs } : {}),
+    'grpc.keepalive_timeout_ms': opts.keepAliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(KVService, kvService(s, { maxTxnOps: opts.maxTxnOps }));
+  server.addService(MaintenanceService, maintenanceService(s));
+  server.addService(ClusterService, clusterService(s));
+  return server;
+}
+
+/** Binds host:port (port 0 picks a free one) and resolves with the bound port. */
+export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(err);
+      else resolve(bound);
+    });
+  });
+}

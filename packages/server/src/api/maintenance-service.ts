@@ -1,0 +1,46 @@
+/** The Maintenance service: status, hashes and alarms of this member. */
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { etcdError, type etcdserverpb } from '@etcd-ts/api';
+import { ETCD_VERSION } from '../config/version.js';
+import type { EtcdServer } from '../etcd/etcd-server.js';
+import { toEtcdError } from '../etcd/errors.js';
+import { responseHeader } from './response-header.js';
+import { unary } from './unary.js';
+
+export function maintenanceService(s: EtcdServer): UntypedServiceImplementation {
+  return {
+    status: unary(
+      (): etcdserverpb.StatusResponseInit => ({
+        header: responseHeader(s),
+        version: ETCD_VERSION,
+        dbSize: s.backend.size(),
+        dbSizeInUse: s.backend.sizeInUse(),
+        leader: s.lead,
+        raftIndex: s.commitIndex,
+        raftTerm: s.term,
+        raftAppliedIndex: s.appliedIndex,
+        errors: [],
+        isLearner: false,
+      }),
+    ),
+    hashKV: unary((r: etcdserverpb.HashKVRequest): etcdserverpb.HashKVResponseInit => {
+      try {
+        const h = s.kv.hashByRev(r.revision);
+        return {
+          header: responseHeader(s, h.currentRev),
+          hash: h.hash,
+          compactRevision: Math.max(h.compactRev, 0),
+        };
+      } catch (err) {
+        throw toEtcdError(err);
+      }
+    }),
+    alarm: unary((): etcdserverpb.AlarmResponseInit => ({ header: responseHeader(s), alarms: [] })),
+    defragment: unary((): etcdserverpb.DefragmentResponseInit => ({ header: responseHeader(s) })),
+    moveLeader: unary((r: etcdserverpb.MoveLeaderRequest): etcdserverpb.MoveLeaderResponseInit => {
+      if (!s.isLeader) throw etcdError('NOT_LEADER');
+      if (r.targetID === s.memberId) return { header: responseHeader(s) };
+      throw etcdError('BAD_LEADER_TRANSFEREE');
+    }),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Opens or creates a member's storage, as etcd's bootstrap does:
+ *  - restart (a WAL exists): the member and cluster IDs come from the WAL
+ *    metadata and the --initial-* flags are ignored; the raft log and hard state
+ *    come from the WAL, the state machine from the backend;
+ *  - new member: IDs are derived from --initial-cluster and
+ *    --initial-cluster-token, and the log starts with one committed AddNode
+ *    ConfChange per initial member;
+ *  - memory storage: like a new member, with nothing persisted.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { openLmdbBackend } from '../backend/lmdb-backend.js';
+import { MemoryBackend } from '../backend/memory-backend.js';
+import { computeClusterId, computeMemberId, type Member } from '../cluster/member.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { MemoryStorage } from '../raft/memory-storage.js';
+import type { Peer } from '../raft/raw-node.js';
+import { EphemeralLogStore, type LogStore } from '../raft-node/log-store.js';
+import { Wal } from '../wal/wal.js';
+
+export interface Bootstrapped {
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  readonly backend: Backend;
+  readonly logStore: LogStore;
+  /** Holds the persisted log (restart) or nothing yet (new member). */
+  readonly storage: MemoryStorage;
+  /** Set for a new member: the peers raft must bootstrap with. */
+  readonly bootstrapPeers: readonly Peer[] | undefined;
+  readonly initialMembers: readonly Member[];
+}
+
+export class BootstrapError extends Error {
+  override readonly name = 'BootstrapError';
+}
+
+type BootstrapConfig = Pick<
+  ServerConfig,
+  | 'name'
+  | 'dataDir'
+  | 'walDir'
+  | 'initialClusterMembers'
+  | 'initialClusterToken'
+  | 'initialClusterState'
+  | 'advertiseClientUrls'
+  | 'experimentalBackendStorage'
+  | 'unsafeNoFsync'
+>;
+
+export const walDirOf = (cfg: Pick<ServerConfig, 'dataDir' | 'walDir'>): string =>
+  cfg.walDir !== '' ? cfg.walDir : join(cfg.dataDir, 'member', 'wal');
+
+function encodeMetadata(memberId: bigint, clusterId: bigint): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE(memberId, 0);
+  b.writeBigUInt64BE(clusterId, 8);
+  return b;
+}
+
+function decodeMetadata(b: Uint8Array): { memberId: bigint; clusterId: bigint } {
+  if (b.length !== 16) throw new BootstrapError(`WAL metadata has ${b.length} bytes, expected 16`);
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return { memberId: buf.readBigUInt64BE(0), clusterId: buf.readBigUInt64BE(8) };
+}
+
+function initialMembers(cfg: BootstrapConfig): Member[] {
+  return cfg.initialClusterMembers.map((m) => {
+    const peerURLs = m.peerUrls.map((u) => u.href);
+    return {
+      id: computeMemberId(peerURLs, cfg.initialClusterToken),
+      name: m.name,
+      peerURLs,
+      clientURLs: m.name === cfg.name ? cfg.advertiseClientUrls.map((u) => u.href) : [],
+      isLearner: false,
+    };
+  });
+}
+
+/** The JSON etcd puts in a bootstrap ConfChange's context. */
+export function memberContext(m: Member): Buffer {
+  return Buffer.from(
+    JSON.stringify({ id: m.id.toString(), peerURLs: m.peerURLs, name: m.name, clientURLs: m.clientURLs, isLearner: m.isLearner }),
+  );
+}
+
+function newMember(cfg: BootstrapConfig): { memberId: bigint; clusterId: bigint; members: Member[] } {
+  const members = initialMembers(cfg);
+  const self = members.find((m) => m.name === cfg.name);
+  if (self === undefined) {
+    throw new BootstrapError(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
+  }
+  if (cfg.initialClusterState === 'existing') {
+    throw new BootstrapError('joining an existing cluster needs the peer transport, which this build does not have yet');
+  }
+  if (members.length > 1) {
+    throw new BootstrapError('multi-member clusters need the peer transport, which this build does not have yet');
+  }
+  return { memberId: self.id, clusterId: computeClusterId(members.map((m) => m.id)), members };
+}
+
+export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
+  const storage = new MemoryStorage();
+  if (cfg.experimentalBackendStorage === 'memory') {
+    const { memberId, clusterId, members } = newMember(cfg);
+    return {
+      memberId,
+      clusterId,
+      backend: new MemoryBackend(),
+      logStore: new EphemeralLogStore(),
+      storage,
+      bootstrapPeers: members.map((m) => ({ id: m.id, context: memberContext(m) })),
+      initialMembers: members,
+    };
+  }
+
+  const walDir = walDirOf(cfg);
+  const walOptions = { unsafeNoFsync: cfg.unsafeNoFsync };
+  if (Wal.exists(walDir)) {
+    const opened = await Wal.open(walDir, undefined, walOptions);
+    const { memberId, clusterId } = decodeMetadata(opened.metadata);
+    storage.setHardState(opened.hardState);
+    storage.append(opened.entries);
+    const backend = openLmdbBackend(cfg.dataDir);
+    // A crash between creating the WAL and persisting the first Ready leaves an empty
+    // log: the member bootstraps again, keeping the IDs the WAL recorded.
+    const empty = opened.entries.length === 0 && opened.hardState.commit === 0;
+    const members = empty ? initialMembers(cfg) : [];
+    return {
+      memberId,
+      clusterId,
+      backend,
+      logStore: opened.wal,
+      storage,
+      bootstrapPeers: empty ? members.map((m) => ({ id: m.id, context: memberContext(m) })) : undefined,
+      initialMembers: members,
+    };
+  }
+
+  const { memberId, clusterId, members } = newMember(cfg);
+  mkdirSync(join(cfg.dataDir, 'member'), { recursive: true, mode: 0o700 });
+  const backend = openLmdbBackend(cfg.dataDir);
+  const wal = await Wal.create(walDir, encodeMetadata(memberId, clusterId), walOptions);
+  return {
+    memberId,
+    clusterId,
+    backend,
+    logStore: wal,
+    storage,
+    bootstrapPeers: members.map((m) => ({ id: m.id, context: memberContext(m) })),
+    initialMembers: members,
+  };
+}

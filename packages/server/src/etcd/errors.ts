@@ -1,0 +1,15 @@
+/**
+ * Converts errors of the inner layers (mvcc, raft) into the shared etcd error
+ * table, so that every error leaving the server layer is an EtcdError or a bug.
+ */
+import { EtcdError, etcdError } from '@etcd-ts/api';
+import { ErrCompacted, ErrFutureRev } from '../mvcc/mvcc-error.js';
+import { ErrProposalDropped } from '../raft/errors.js';
+
+export function toEtcdError(err: unknown): unknown {
+  if (err instanceof EtcdError) return err;
+  if (err instanceof ErrCompacted) return etcdError('COMPACTED');
+  if (err instanceof ErrFutureRev) return etcdError('FUTURE_REV');
+  if (err instanceof ErrProposalDropped) return etcdError('NO_LEADER');
+  return err;
+}

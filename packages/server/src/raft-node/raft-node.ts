@@ -1,0 +1,156 @@
+/**
+ * The shell around the pure raft state machine: drives its clock and runs the
+ * Ready loop in the one safe order —
+ *   1. persist hard state and entries (group commit: one save, so one fsync, for
+ *      every proposal that arrived since the previous batch),
+ *   2. append them to MemoryStorage,
+ *   3. send messages,
+ *   4. apply committed entries,
+ *   5. advance.
+ * Invariant: no committed entry is applied and no message is sent before the
+ * entries and hard state of the same Ready are durable.
+ */
+import type { RawNode } from '../raft/raw-node.js';
+import type { MemoryStorage } from '../raft/memory-storage.js';
+import type { Entry, Message, ReadState, SoftState } from '../raft/types.js';
+import type { LogStore } from './log-store.js';
+
+export interface Transport {
+  send(messages: readonly Message[]): void;
+}
+
+export interface RaftNodeHandlers {
+  /** Applies committed entries, in order. Synchronous: the loop waits for it. */
+  apply(entries: readonly Entry[]): void;
+  onSoftState(state: SoftState): void;
+  onReadStates(states: readonly ReadState[]): void;
+  onCommitIndex(commit: number, term: number): void;
+  /** A storage failure: the node has stopped and must not acknowledge anything more. */
+  onFatal(err: unknown): void;
+}
+
+export interface RaftNodeOptions {
+  readonly rawNode: RawNode;
+  readonly storage: MemoryStorage;
+  readonly logStore: LogStore;
+  readonly transport?: Transport;
+  readonly tickMs: number;
+  readonly handlers: RaftNodeHandlers;
+}
+
+export class RaftNode {
+  readonly rawNode: RawNode;
+  private readonly storage: MemoryStorage;
+  private readonly logStore: LogStore;
+  private readonly transport: Transport | undefined;
+  private readonly handlers: RaftNodeHandlers;
+  private readonly tickMs: number;
+  private ticker: NodeJS.Timeout | undefined;
+  /** True while a loop iteration is scheduled or running; at most one runs at a time. */
+  private running = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  private fatal: unknown;
+
+  constructor(opts: RaftNodeOptions) {
+    this.rawNode = opts.rawNode;
+    this.storage = opts.storage;
+    this.logStore = opts.logStore;
+    this.transport = opts.transport;
+    this.handlers = opts.handlers;
+    this.tickMs = opts.tickMs;
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => {
+      this.rawNode.tick();
+      this.kick();
+    }, this.tickMs);
+    this.ticker.unref();
+    this.kick();
+  }
+
+  /** Proposes data to the log; throws raft's ErrProposalDropped when there is no leader to take it. */
+  propose(data: Uint8Array): void {
+    this.assertUsable();
+    this.rawNode.propose(data);
+    this.kick();
+  }
+
+  readIndex(ctx: Uint8Array): void {
+    this.assertUsable();
+    this.rawNode.readIndex(ctx);
+    this.kick();
+  }
+
+  campaign(): void {
+    this.assertUsable();
+    this.rawNode.campaign();
+    this.kick();
+  }
+
+  /** Feeds a message from a peer into the state machine. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    this.rawNode.step(m);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    await this.idle;
+  }
+
+  private assertUsable(): void {
+    if (this.fatal !== undefined) throw this.fatal;
+    if (this.stopped) throw new RaftNodeStoppedError();
+  }
+
+  /** Schedules a loop run on the next turn, so that proposals of one turn share a batch. */
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.idle = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.run().finally(resolve);
+      });
+    });
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.stopped && this.rawNode.hasReady()) {
+        const rd = this.rawNode.ready();
+        if (rd.softState !== undefined) this.handlers.onSoftState(rd.softState);
+        if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
+        if (rd.hardState !== undefined || rd.entries.length > 0) {
+          await this.logStore.save(rd.hardState, rd.entries);
+        }
+        if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
+        if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+        if (rd.entries.length > 0) this.storage.append(rd.entries);
+        if (rd.messages.length > 0) this.transport?.send(rd.messages);
+        if (rd.hardState !== undefined) this.handlers.onCommitIndex(rd.hardState.commit, rd.hardState.term);
+        if (rd.committedEntries.length > 0) this.handlers.apply(rd.committedEntries);
+        this.rawNode.advance(rd);
+      }
+    } catch (err) {
+      this.fatal = err;
+      this.stopped = true;
+      if (this.ticker !== undefined) clearInterval(this.ticker);
+      this.handlers.onFatal(err);
+    } finally {
+      this.running = false;
+    }
+    // Work that arrived while the last save was in flight is picked up by the next run.
+    if (!this.stopped && this.rawNode.hasReady()) this.kick();
+  }
+}
+
+export class RaftNodeStoppedError extends Error {
+  override readonly name = 'RaftNodeStoppedError';
+  constructor() {
+    super('raft node stopped');
+  }
+}

@@ -1,0 +1,16 @@
+export * from './types.js';
+export * from './errors.js';
+export { RawNode, SnapshotStatus } from './raw-node.js';
+export type { Peer } from './raw-node.js';
+export type { RaftConfig } from './raft-config.js';
+export { MemoryStorage } from './memory-storage.js';
+export type { Storage, InitialState } from './storage.js';
+export { seededRandom } from './seeded-random.js';
+export type { RandomSource } from './seeded-random.js';
+export { ReadOnlyOption } from './read-only.js';
+export { ProgressState } from './progress.js';
+export type { Status, ProgressStatus } from './status.js';
+export { encodeConfChange, decodeConfChange } from './conf-change-codec.js';
+export { newMessage, isLocalMsg, isResponseMsg } from './message.js';
+export type { MessageInit } from './message.js';
+export { emptySnapshot, emptyConfState, isEmptySnap, isEmptyHardState } from './empty.js';

@@ -1,0 +1,865 @@
+/**
+ * Test harnesses for the raft state machine.
+ *
+ * SimNode plays the shell of one member (persist → send → apply → advance)
+ * over a MemoryStorage that holds exactly what was persisted, and feeds an
+ * InvariantChecker after every Ready. Cluster delivers messages synchronously
+ * for scripted tests; simulate() drives a randomized network (drop, delay,
+ * reorder, duplicate, partition, crash/restart, compaction) from a seed.
+ */
+import { decodeConfChange } from '../src/raft/conf-change-codec.js';
+import { isEmptyConfState } from '../src/raft/empty.js';
+import { ErrProposalDropped, ErrStepPeerNotFound } from '../src/raft/errors.js';
+import { MemoryStorage } from '../src/raft/memory-storage.js';
+import type { RaftConfig } from '../src/raft/raft-config.js';
+import { RawNode, SnapshotStatus } from '../src/raft/raw-node.js';
+import { seededRandom } from '../src/raft/seeded-random.js';
+import type { RandomSource } from '../src/raft/seeded-random.js';
+import { EntryType, MessageType, None, StateType } from '../src/raft/types.js';
+import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Ready } from '../src/raft/types.js';
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+export const enc = (s: string): Uint8Array => textEncoder.encode(s);
+export const dec = (b: Uint8Array): string => textDecoder.decode(b);
+
+export const msgName: Record<number, string> = Object.fromEntries(
+  Object.entries(MessageType).map(([k, v]) => [v, k]),
+);
+
+export function bytesKey(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += String.fromCharCode(x);
+  return s;
+}
+
+const fnvOffset = 2166136261;
+function fnv(h: number, data: Uint8Array): number {
+  for (const b of data) {
+    h ^= b;
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h;
+}
+
+/** The replicated state machine of the tests: a hash chain over the applied payloads. */
+export interface StateMachine {
+  readonly applied: number;
+  readonly hash: number;
+}
+export const initialStateMachine: StateMachine = { applied: 0, hash: fnvOffset };
+
+function encodeSm(sm: StateMachine): Uint8Array {
+  return enc(`${sm.applied}:${sm.hash}`);
+}
+function decodeSm(data: Uint8Array): StateMachine {
+  const [a, h] = dec(data).split(':');
+  return { applied: Number(a), hash: Number(h) };
+}
+
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+}
+
+/**
+ * Cluster-wide invariants of Raft (§5.2 Election Safety, §5.3 Log Matching,
+ * Leader Append-Only, §5.4 Leader Completeness and State Machine Safety),
+ * checked incrementally at every event that could break them.
+ */
+export class InvariantChecker {
+  readonly leaderOfTerm = new Map<number, NodeId>();
+  /** (index:term) → what every log holding that entry must agree on. */
+  private readonly entryAt = new Map<string, { prevTerm: number; type: number; data: string }>();
+  /** index → the entry applied there (by any member). */
+  readonly appliedAt = new Map<number, { term: number; type: number; data: string }>();
+  /** index → state machine hash after applying it. */
+  private readonly stateAt = new Map<number, number>();
+  maxApplied = 0;
+  /**
+   * index → the term of the committed entry there and an upper bound of the
+   * term in which it was committed: the term of the first member seen
+   * persisting a commit index covering it (the committing leader persists its
+   * commit index before any message can spread it).
+   */
+  readonly committedAt = new Map<number, { term: number; commitTerm: number }>();
+  maxCommitted = 0;
+  /** Read requests: ctx → the largest commit index anywhere when the request was made. */
+  readonly readFloor = new Map<string, number>();
+  readsServed = 0;
+  /** Payloads to watch for: data key → index where it was first applied. */
+  readonly watched = new Map<string, number>();
+
+  fail(msg: string): never {
+    throw new InvariantViolation(msg);
+  }
+
+  onLeader(id: NodeId, term: number): void {
+    const prev = this.leaderOfTerm.get(term);
+    if (prev !== undefined && prev !== id) this.fail(`election safety: ${prev} and ${id} both leaders of term ${term}`);
+    this.leaderOfTerm.set(term, id);
+  }
+
+  onAppend(node: SimNode, ents: readonly Entry[], isLeaderOfSameTerm: boolean): void {
+    const s = node.storage;
+    let prevTerm: number | undefined;
+    for (const e of ents) {
+      if (e.index < s.firstIndex()) {
+        prevTerm = undefined;
+        continue;
+      }
+      if (prevTerm === undefined) prevTerm = e.index - 1 <= s.lastIndex() ? s.term(e.index - 1) : -1;
+      if (isLeaderOfSameTerm && e.index <= s.lastIndex() && s.term(e.index) !== e.term) {
+        this.fail(`leader append-only: leader ${node.id} overwrote index ${e.index} (term ${s.term(e.index)} → ${e.term})`);
+      }
+      const key = `${e.index}:${e.term}`;
+      const want = { prevTerm, type: e.type, data: bytesKey(e.data) };
+      const have = this.entryAt.get(key);
+      if (have === undefined) this.entryAt.set(key, want);
+      else if (have.prevTerm !== want.prevTerm || have.type !== want.type || have.data !== want.data) {
+        this.fail(`log matching: entry ${key} differs on ${node.id} (prevTerm ${have.prevTerm} vs ${want.prevTerm})`);
+      }
+      prevTerm = e.term;
+    }
+  }
+
+  onHardState(node: SimNode, prev: HardState, hs: HardState): void {
+    if (hs.term < prev.term) this.fail(`term regressed on ${node.id}: ${prev.term} → ${hs.term}`);
+    if (hs.term === prev.term && prev.vote !== None && hs.vote !== prev.vote) {
+      this.fail(`${node.id} changed its vote in term ${hs.term}: ${prev.vote} → ${hs.vote}`);
+    }
+    if (hs.commit < prev.commit) this.fail(`commit regressed on ${node.id}: ${prev.commit} → ${hs.commit}`);
+    const s = node.storage;
+    for (let i = Math.max(this.maxCommitted + 1, s.firstIndex()); i <= hs.commit; i++) {
+      if (i > s.lastIndex()) this.fail(`${node.id} persisted commit ${hs.commit} beyond its last index ${s.lastIndex()}`);
+      this.committedAt.set(i, { term: s.term(i), commitTerm: hs.term });
+    }
+    this.maxCommitted = Math.max(this.maxCommitted, hs.commit);
+    for (let i = Math.max(prev.commit + 1, s.firstIndex()); i <= hs.commit; i++) {
+      const c = this.committedAt.get(i);
+      if (c !== undefined && c.term !== s.term(i)) {
+        this.fail(`state machine safety: ${node.id} committed ${i}@${s.term(i)} but ${i}@${c.term} was committed before`);
+      }
+    }
+  }
+
+  onApply(node: SimNode, e: Entry, hashAfter: number): void {
+    const want = { term: e.term, type: e.type, data: bytesKey(e.data) };
+    const have = this.appliedAt.get(e.index);
+    const c = this.committedAt.get(e.index);
+    if (c !== undefined && c.term !== e.term) this.fail(`${node.id} applied ${e.index}@${e.term} but ${e.index}@${c.term} is committed`);
+    if (have === undefined) {
+      this.appliedAt.set(e.index, want);
+      if (this.watched.get(want.data) === 0) this.watched.set(want.data, e.index);
+    } else if (have.term !== want.term || have.type !== want.type || have.data !== want.data) {
+      this.fail(`state machine safety: ${node.id} applied a different entry at ${e.index} (term ${want.term} vs ${have.term})`);
+    }
+    this.onState(node, e.index, hashAfter);
+    if (e.index > this.maxApplied) this.maxApplied = e.index;
+  }
+
+  onState(node: SimNode, index: number, hash: number): void {
+    const h = this.stateAt.get(index);
+    if (h === undefined) this.stateAt.set(index, hash);
+    else if (h !== hash) this.fail(`state machine safety: ${node.id} state at ${index} differs`);
+  }
+
+  /**
+   * An entry committed in term T is in the log of every leader of a term
+   * after T (§5.4 Leader Completeness). A stale leader of an older term may
+   * lack entries committed later, so only entries committed at or before the
+   * leader's term are checked.
+   */
+  checkLeaderCompleteness(node: SimNode): void {
+    const s = node.storage;
+    const term = node.leaderTerm;
+    for (let i = node.lcChecked + 1; i <= this.maxCommitted; i++) {
+      const want = this.committedAt.get(i);
+      if (want === undefined) continue;
+      if (want.commitTerm > term) continue;
+      if (i < s.firstIndex()) {
+        if (i > s.snapshot().metadata.index) this.fail(`leader ${node.id} lacks committed ${i}`);
+        continue;
+      }
+      if (i > s.lastIndex() || s.term(i) !== want.term) {
+        this.fail(
+          `leader completeness: leader ${node.id} (term ${term}) lacks entry ${i}@${want.term} committed by term ${want.commitTerm}`,
+        );
+      }
+    }
+    node.lcChecked = this.maxCommitted;
+  }
+
+  onReadState(node: SimNode, rs: ReadState): void {
+    const floor = this.readFloor.get(bytesKey(rs.requestCtx));
+    if (floor === undefined) return;
+    if (rs.index < floor) {
+      this.fail(`linearizability: read ${dec(rs.requestCtx)} on ${node.id} got index ${rs.index} < commit ${floor} seen before it`);
+    }
+    this.readsServed++;
+  }
+}
+
+export interface SimNodeOptions {
+  readonly id: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  readonly electionTick: number;
+  readonly heartbeatTick: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly maxSizePerMsg: number;
+  readonly maxInflightMsgs: number;
+  readonly maxCommittedSizePerReady?: number;
+  readonly random: RandomSource;
+  /** Whether the state machine survives crashes (restart with config.applied). */
+  readonly durableStateMachine: boolean;
+  readonly storage?: MemoryStorage;
+}
+
+/** One member and its shell. The MemoryStorage holds exactly what was persisted. */
+export class SimNode {
+  readonly id: NodeId;
+  readonly opts: SimNodeOptions;
+  storage: MemoryStorage;
+  rn: RawNode | undefined;
+  sm: StateMachine = initialStateMachine;
+  confState: ConfState;
+  /** The term this member leads, or 0. */
+  leaderTerm = 0;
+  /** Leader completeness has been verified up to this applied index for the current leadership. */
+  lcChecked = 0;
+  persistedHardState: HardState;
+  readonly readStates: ReadState[] = [];
+  /** Applied entries, kept when `recordApplied` (scripted tests). */
+  readonly applied: Entry[] = [];
+  recordApplied = false;
+  restarts = 0;
+
+  constructor(opts: SimNodeOptions) {
+    this.id = opts.id;
+    this.opts = opts;
+    this.storage = opts.storage ?? new MemoryStorage();
+    this.persistedHardState = this.storage.initialState().hardState;
+    this.confState = { voters: opts.peers, learners: opts.learners ?? [] };
+    this.start();
+  }
+
+  get alive(): boolean {
+    return this.rn !== undefined;
+  }
+
+  private start(): void {
+    const snap = this.storage.snapshot();
+    const snapCs = snap.metadata.confState;
+    if (!this.opts.durableStateMachine || this.sm.applied < snap.metadata.index) {
+      this.sm = snap.metadata.index > 0 ? decodeSm(snap.data) : initialStateMachine;
+    }
+    const withPeers = isEmptyConfState(snapCs);
+    if (!withPeers) this.confState = snapCs;
+    const cfg: RaftConfig = {
+      id: this.id,
+      electionTick: this.opts.electionTick,
+      heartbeatTick: this.opts.heartbeatTick,
+      storage: this.storage,
+      maxSizePerMsg: this.opts.maxSizePerMsg,
+      maxInflightMsgs: this.opts.maxInflightMsgs,
+      checkQuorum: this.opts.checkQuorum,
+      preVote: this.opts.preVote,
+      random: this.opts.random,
+      ...(withPeers ? { peers: this.opts.peers, learners: this.opts.learners ?? [] } : {}),
+      // The snapshot may be newer than the compaction point (firstIndex-1), so
+      // the applied index is always passed, as a shell restoring from a snapshot does.
+      ...(this.sm.applied > 0 ? { applied: this.sm.applied } : {}),
+      ...(this.opts.maxCommittedSizePerReady === undefined ? {} : { maxCommittedSizePerReady: this.opts.maxCommittedSizePerReady }),
+    };
+    this.rn = new RawNode(cfg);
+    this.leaderTerm = 0;
+    this.lcChecked = 0;
+    this.persistedHardState = this.storage.initialState().hardState;
+  }
+
+  crash(): void {
+    this.rn = undefined;
+    this.leaderTerm = 0;
+  }
+
+  restart(): void {
+    if (this.rn !== undefined) return;
+    this.restarts++;
+    this.start();
+  }
+
+  /**
+   * Handles one Ready in the safe order. With crashAfterPersisting set, a
+   * prefix of the persistence happens (snapshot, entries, hard state in that
+   * order, as a WAL would write them) and the member crashes before sending.
+   */
+  handleReady(checker: InvariantChecker, send: (ms: readonly Message[]) => void, crashAfterPersisting?: number): Ready {
+    const rn = this.rn!;
+    const rd = rn.ready();
+    const st = rn.status();
+    const leaderOfSameTerm = st.raftState === StateType.Leader && this.leaderTerm === st.term;
+
+    let budget = crashAfterPersisting ?? Number.POSITIVE_INFINITY;
+    if (rd.snapshot !== undefined && budget-- > 0) this.storage.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0 && budget > 0) {
+      const n = Math.min(rd.entries.length, budget);
+      budget -= n;
+      const ents = rd.entries.slice(0, n);
+      checker.onAppend(this, ents, leaderOfSameTerm);
+      this.storage.append(ents);
+    }
+    if (rd.hardState !== undefined && budget-- > 0) {
+      checker.onHardState(this, this.persistedHardState, rd.hardState);
+      this.storage.setHardState(rd.hardState);
+      this.persistedHardState = rd.hardState;
+    }
+    if (crashAfterPersisting !== undefined) {
+      this.crash();
+      return rd;
+    }
+
+    send(rd.messages);
+
+    if (rd.snapshot !== undefined) {
+      const sm = decodeSm(rd.snapshot.data);
+      if (sm.applied !== rd.snapshot.metadata.index) checker.fail(`snapshot data of ${sm.applied} at ${rd.snapshot.metadata.index}`);
+      if (sm.applied <= this.sm.applied) checker.fail(`${this.id} got snapshot ${sm.applied} not newer than applied ${this.sm.applied}`);
+      checker.onState(this, sm.applied, sm.hash);
+      this.sm = sm;
+      this.confState = rd.snapshot.metadata.confState;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index !== this.sm.applied + 1) checker.fail(`${this.id} applied ${e.index} after ${this.sm.applied}`);
+      let hash = this.sm.hash;
+      if (e.type === EntryType.Normal && e.data.byteLength > 0) hash = fnv(fnv(hash, e.data), enc(String(e.index)));
+      if (e.type === EntryType.ConfChange) this.confState = rn.applyConfChange(decodeConfChange(e.data));
+      this.sm = { applied: e.index, hash };
+      checker.onApply(this, e, hash);
+      if (this.recordApplied) this.applied.push(e);
+    }
+    for (const rs of rd.readStates) {
+      checker.onReadState(this, rs);
+      this.readStates.push(rs);
+    }
+    rn.advance();
+
+    const after = rn.status();
+    if (after.raftState === StateType.Leader) {
+      checker.onLeader(this.id, after.term);
+      if (this.leaderTerm !== after.term) {
+        this.leaderTerm = after.term;
+        this.lcChecked = 0;
+      }
+      checker.checkLeaderCompleteness(this);
+    } else {
+      this.leaderTerm = 0;
+    }
+    return rd;
+  }
+
+  /** A snapshot of the state machine into storage, then compaction up to compactTo. */
+  compact(compactTo: number): boolean {
+    const snapIndex = this.storage.snapshot().metadata.index;
+    if (this.sm.applied <= snapIndex) return false;
+    this.storage.createSnapshot(this.sm.applied, this.confState, encodeSm(this.sm));
+    const to = Math.max(Math.min(compactTo, this.sm.applied), this.storage.firstIndex());
+    if (to >= this.storage.firstIndex() && to <= this.sm.applied) this.storage.compact(to);
+    return true;
+  }
+}
+
+export interface ClusterOptions {
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly maxSizePerMsg?: number;
+  readonly maxInflightMsgs?: number;
+  readonly learners?: readonly NodeId[];
+  readonly seed?: number;
+  /** Pre-filled storages (a member's persisted log and hard state). */
+  readonly storages?: ReadonlyMap<NodeId, MemoryStorage>;
+}
+
+/**
+ * A synchronous network for scripted tests: stabilize() delivers every message
+ * in FIFO order until the cluster is quiet, skipping cut links.
+ */
+export class Cluster {
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly checker = new InvariantChecker();
+  queue: Message[] = [];
+  private readonly cuts = new Set<string>();
+  private readonly dropTypes = new Set<number>();
+  readonly delivered: Message[] = [];
+  traceMessages = false;
+
+  constructor(ids: readonly NodeId[], opts: ClusterOptions = {}) {
+    const learners = opts.learners ?? [];
+    const voters = ids.filter((id) => !learners.includes(id));
+    for (const id of ids) {
+      const storage = opts.storages?.get(id);
+      const n = new SimNode({
+        id,
+        peers: voters,
+        learners,
+        electionTick: opts.electionTick ?? 10,
+        heartbeatTick: opts.heartbeatTick ?? 1,
+        preVote: opts.preVote ?? false,
+        checkQuorum: opts.checkQuorum ?? false,
+        maxSizePerMsg: opts.maxSizePerMsg ?? 1024 * 1024,
+        maxInflightMsgs: opts.maxInflightMsgs ?? 256,
+        random: seededRandom((opts.seed ?? 1) * 1009 + Number(id)),
+        durableStateMachine: false,
+        ...(storage === undefined ? {} : { storage }),
+      });
+      n.recordApplied = true;
+      this.nodes.set(id, n);
+    }
+  }
+
+  node(id: NodeId): SimNode {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  rn(id: NodeId): RawNode {
+    const rn = this.node(id).rn;
+    if (rn === undefined) throw new Error(`node ${id} is down`);
+    return rn;
+  }
+
+  /** Adds a member with empty storage (the configuration it learns from the leader). */
+  addNode(id: NodeId, peers: readonly NodeId[], learners: readonly NodeId[] = []): SimNode {
+    const any = [...this.nodes.values()][0]!.opts;
+    const n = new SimNode({ ...any, id, peers, learners, random: seededRandom(7919 + Number(id)) });
+    n.recordApplied = true;
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  private linkKey(a: NodeId, b: NodeId): string {
+    return `${a}->${b}`;
+  }
+
+  cut(a: NodeId, b: NodeId): void {
+    this.cuts.add(this.linkKey(a, b));
+    this.cuts.add(this.linkKey(b, a));
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.nodes.keys()) if (other !== id) this.cut(id, other);
+  }
+
+  dropType(t: MessageType): void {
+    this.dropTypes.add(t);
+  }
+
+  heal(): void {
+    this.cuts.clear();
+    this.dropTypes.clear();
+  }
+
+  processReady(id: NodeId): void {
+    const n = this.node(id);
+    while (n.rn?.hasReady()) n.handleReady(this.checker, (ms) => this.queue.push(...ms));
+  }
+
+  processAll(): void {
+    for (const id of this.nodes.keys()) this.processReady(id);
+  }
+
+  /** Delivers one message; returns false when it was dropped. */
+  deliver(m: Message): boolean {
+    if (this.cuts.has(this.linkKey(m.from, m.to)) || this.dropTypes.has(m.type)) return false;
+    const n = this.nodes.get(m.to);
+    if (n?.rn === undefined) return false;
+    if (this.traceMessages) this.delivered.push(m);
+    try {
+      n.rn.step(m);
+    } catch (err) {
+      if (!(err instanceof ErrProposalDropped || err instanceof ErrStepPeerNotFound)) throw err;
+    }
+    this.processReady(m.to);
+    if (m.type === MessageType.MsgSnap) {
+      const sender = this.nodes.get(m.from);
+      if (sender?.rn !== undefined) {
+        sender.rn.reportSnapshot(m.to, SnapshotStatus.Finish);
+        this.processReady(m.from);
+      }
+    }
+    return true;
+  }
+
+  stabilize(maxMessages = 100_000): void {
+    this.processAll();
+    let count = 0;
+    while (this.queue.length > 0) {
+      const m = this.queue.shift()!;
+      this.deliver(m);
+      if (++count > maxMessages) throw new Error('cluster did not stabilize');
+      if (this.queue.length === 0) this.processAll();
+    }
+  }
+
+  /** Takes the queued messages without delivering them. */
+  takeMessages(): Message[] {
+    this.processAll();
+    const q = this.queue;
+    this.queue = [];
+    return q;
+  }
+
+  tick(id: NodeId, n = 1): void {
+    for (let i = 0; i < n; i++) {
+      this.rn(id).tick();
+      this.stabilize();
+    }
+  }
+
+  tickAll(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      for (const node of this.nodes.values()) node.rn?.tick();
+      this.stabilize();
+    }
+  }
+
+  campaign(id: NodeId): void {
+    this.rn(id).campaign();
+    this.stabilize();
+  }
+
+  propose(id: NodeId, data: string): void {
+    this.rn(id).propose(enc(data));
+    this.stabilize();
+  }
+
+  state(id: NodeId): StateType {
+    return this.rn(id).status().raftState;
+  }
+
+  term(id: NodeId): number {
+    return this.rn(id).status().term;
+  }
+
+  leaders(): NodeId[] {
+    return [...this.nodes.values()]
+      .filter((n) => n.rn?.status().raftState === StateType.Leader)
+      .map((n) => n.id);
+  }
+
+  /** Applied payloads of non-empty normal entries. */
+  appliedData(id: NodeId): string[] {
+    return this.node(id).applied.filter((e) => e.type === EntryType.Normal && e.data.byteLength > 0).map((e) => dec(e.data));
+  }
+}
+
+// ---------------------------------------------------------------- randomized simulation
+
+export interface SimulationOptions {
+  readonly seed: number;
+  /** Chaos steps before the network heals. */
+  readonly steps?: number;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly applied: number;
+  readonly leaders: number;
+  readonly snapshotsSent: number;
+  readonly crashes: number;
+  readonly readsServed: number;
+  readonly livenessTicks: number;
+}
+
+function pick<T>(rand: RandomSource, xs: readonly T[]): T {
+  return xs[Math.floor(rand() * xs.length)]!;
+}
+
+/**
+ * Runs one randomized scenario and throws InvariantViolation (with the seed and
+ * the tail of the trace) if any invariant breaks, or if after healing no leader
+ * emerges or a proposal does not get applied everywhere.
+ */
+export function simulate(opts: SimulationOptions): SimulationResult {
+  const seed = opts.seed;
+  const rand = seededRandom(seed * 2654435761);
+  const nNodes = pick(rand, [1, 2, 3, 3, 3, 4, 5, 5]);
+  const preVote = rand() < 0.5;
+  const checkQuorum = rand() < 0.5;
+  const maxSizePerMsg = pick(rand, [1, 64, 256, 1 << 20]);
+  const maxInflightMsgs = pick(rand, [1, 2, 4, 64]);
+  const maxCommittedSizePerReady = pick(rand, [undefined, 1, 128]);
+  const dropRate = pick(rand, [0, 0.02, 0.1, 0.3]);
+  const dupRate = pick(rand, [0, 0.02, 0.1]);
+  const durable = rand() < 0.5;
+  const electionTick = pick(rand, [5, 10]);
+  const heartbeatTick = pick(rand, [1, 2]);
+  const steps = opts.steps ?? 2000;
+  const verbose = process.env['RAFT_SIM_TRACE'] !== undefined;
+
+  const ids: NodeId[] = [];
+  for (let i = 1; i <= nNodes; i++) ids.push(BigInt(i));
+  const checker = new InvariantChecker();
+  const nodes = new Map<NodeId, SimNode>();
+  for (const id of ids) {
+    nodes.set(
+      id,
+      new SimNode({
+        id,
+        peers: ids,
+        electionTick,
+        heartbeatTick,
+        preVote,
+        checkQuorum,
+        maxSizePerMsg,
+        maxInflightMsgs,
+        ...(maxCommittedSizePerReady === undefined ? {} : { maxCommittedSizePerReady }),
+        random: seededRandom(seed * 7919 + Number(id)),
+        durableStateMachine: durable,
+      }),
+    );
+  }
+
+  const inflight: Message[] = [];
+  const group = new Map<NodeId, number>();
+  const trace: string[] = [];
+  const log = (s: string): void => {
+    trace.push(s);
+    if (trace.length > (verbose ? 5000 : 300)) trace.shift();
+  };
+  let snapshotsSent = 0;
+  let crashes = 0;
+  let proposals = 0;
+  let reads = 0;
+  let step = 0;
+
+  const connected = (a: NodeId, b: NodeId): boolean => (group.get(a) ?? 0) === (group.get(b) ?? 0);
+  const send = (ms: readonly Message[]): void => {
+    for (const m of ms) {
+      if (m.type === MessageType.MsgSnap) snapshotsSent++;
+      inflight.push(m);
+    }
+  };
+  let chaos = true;
+  const processNode = (id: NodeId): void => {
+    const n = nodes.get(id)!;
+    while (n.rn?.hasReady()) {
+      // Rarely, crash halfway through persisting a Ready.
+      if (chaos && rand() < 0.002) {
+        const budget = Math.floor(rand() * 4);
+        log(`crash ${id} while persisting (budget ${budget})`);
+        crashes++;
+        n.handleReady(checker, send, budget);
+        return;
+      }
+      const rd = n.handleReady(checker, send);
+      if (verbose) {
+        log(
+          `  ready ${id}: ents[${rd.entries.map((e) => `${e.index}@${e.term}`).join(',')}] committed[${rd.committedEntries.map((e) => e.index).join(',')}]` +
+            `${rd.hardState ? ` hs(t${rd.hardState.term} v${rd.hardState.vote} c${rd.hardState.commit})` : ''}${rd.snapshot ? ` snap@${rd.snapshot.metadata.index}` : ''} msgs ${rd.messages.length}`,
+        );
+      }
+    }
+  };
+  const maxCommit = (): number => {
+    let c = 0;
+    for (const n of nodes.values()) c = Math.max(c, n.rn?.status().commit ?? n.persistedHardState.commit);
+    return c;
+  };
+  const describe = (m: Message): string =>
+    `${msgName[m.type]} ${m.from}->${m.to} t${m.term} i${m.index} lt${m.logTerm} c${m.commit} n${m.entries.length}${m.reject ? ' rej' : ''}`;
+
+  const deliverAt = (idx: number, lossy: boolean): void => {
+    const m = inflight[idx]!;
+    inflight.splice(idx, 1);
+    deliver(m, lossy);
+  };
+  const deliver = (m: Message, lossy: boolean): void => {
+    const target = nodes.get(m.to);
+    const sender = nodes.get(m.from);
+    const lost = (lossy && rand() < dropRate) || !connected(m.from, m.to) || target?.rn === undefined;
+    if (lost) {
+      log(`drop ${describe(m)}`);
+      if (sender?.rn !== undefined) {
+        if (m.type === MessageType.MsgSnap) sender.rn.reportSnapshot(m.to, SnapshotStatus.Failure);
+        else if (rand() < 0.3) sender.rn.reportUnreachable(m.to);
+        processNode(m.from);
+      }
+      return;
+    }
+    if (lossy && rand() < dupRate) inflight.push(m);
+    log(`deliver ${describe(m)}`);
+    try {
+      target.rn.step(m);
+    } catch (err) {
+      if (!(err instanceof ErrProposalDropped || err instanceof ErrStepPeerNotFound)) throw err;
+    }
+    processNode(m.to);
+    if (m.type === MessageType.MsgSnap && sender?.rn !== undefined) {
+      sender.rn.reportSnapshot(m.to, SnapshotStatus.Finish);
+      processNode(m.from);
+    }
+  };
+
+  const propose = (n: SimNode, data: string): void => {
+    try {
+      n.rn!.propose(enc(data));
+      log(`propose ${data} at ${n.id}`);
+    } catch (err) {
+      if (!(err instanceof ErrProposalDropped)) throw err;
+      log(`propose ${data} at ${n.id} dropped`);
+    }
+    processNode(n.id);
+  };
+
+  const live = (): SimNode[] => [...nodes.values()].filter((n) => n.alive);
+
+  try {
+    for (step = 0; step < steps; step++) {
+      const r = rand();
+      const up = live();
+      if (r < 0.45) {
+        if (inflight.length === 0) continue;
+        // Mostly old messages first, sometimes any: delay and reordering.
+        const idx = rand() < 0.7 ? Math.floor(rand() * Math.min(3, inflight.length)) : Math.floor(rand() * inflight.length);
+        deliverAt(idx, true);
+      } else if (r < 0.75) {
+        if (up.length === 0) continue;
+        const n = pick(rand, up);
+        n.rn!.tick();
+        processNode(n.id);
+      } else if (r < 0.85) {
+        if (up.length === 0) continue;
+        const leaders = up.filter((n) => n.rn!.status().raftState === StateType.Leader);
+        const n = leaders.length > 0 && rand() < 0.7 ? pick(rand, leaders) : pick(rand, up);
+        propose(n, `s${seed}-p${proposals++}`);
+      } else if (r < 0.88) {
+        if (up.length === 0) continue;
+        const n = pick(rand, up);
+        const ctx = `s${seed}-r${reads++}`;
+        checker.readFloor.set(bytesKey(enc(ctx)), maxCommit());
+        n.rn!.readIndex(enc(ctx));
+        log(`readIndex ${ctx} at ${n.id}`);
+        processNode(n.id);
+      } else if (r < 0.895) {
+        // Partition into two random groups, or heal.
+        if (rand() < 0.5) {
+          group.clear();
+          log('heal');
+        } else {
+          for (const id of ids) group.set(id, rand() < 0.5 ? 0 : 1);
+          log(`partition ${ids.map((id) => `${id}:${group.get(id)}`).join(' ')}`);
+        }
+      } else if (r < 0.905) {
+        if (up.length === 0) continue;
+        const n = pick(rand, up);
+        n.crash();
+        crashes++;
+        log(`crash ${n.id}`);
+      } else if (r < 0.935) {
+        const down = [...nodes.values()].filter((n) => !n.alive);
+        if (down.length === 0) continue;
+        const n = pick(rand, down);
+        n.restart();
+        log(`restart ${n.id} (term ${n.rn!.status().term}, commit ${n.rn!.status().commit}, last ${n.rn!.status().lastIndex})`);
+        processNode(n.id);
+      } else if (r < 0.96) {
+        if (up.length === 0) continue;
+        const n = pick(rand, up);
+        const to = n.sm.applied - Math.floor(rand() * 4);
+        if (n.compact(to)) log(`compact ${n.id} snapshot@${n.sm.applied} to ${to}`);
+      } else if (r < 0.965) {
+        if (up.length === 0) continue;
+        const n = pick(rand, up);
+        const to = pick(rand, ids);
+        n.rn!.transferLeader(to);
+        log(`transferLeader ${n.id} -> ${to}`);
+        processNode(n.id);
+      } else if (r < 0.97 && inflight.length > 0) {
+        // A burst of deliveries.
+        for (let k = 0; k < 10 && inflight.length > 0; k++) deliverAt(0, true);
+      } else {
+        // Let a random node's clock race ahead.
+        if (up.length === 0) continue;
+        const n = pick(rand, up);
+        for (let k = 0; k < electionTick && n.rn !== undefined; k++) {
+          n.rn.tick();
+          processNode(n.id);
+        }
+      }
+    }
+
+    // Liveness: heal everything, then a leader must emerge and a proposal must reach every member.
+    log('--- heal for liveness');
+    chaos = false;
+    group.clear();
+    for (const n of nodes.values()) {
+      if (!n.alive) {
+        n.restart();
+        processNode(n.id);
+      }
+    }
+    const marker = `s${seed}-final`;
+    const markerKey = bytesKey(enc(marker));
+    checker.watched.set(markerKey, 0);
+    let proposed = false;
+    let livenessTicks = 0;
+    const limit = electionTick * 60;
+    for (;;) {
+      let guard = 0;
+      while (inflight.length > 0) {
+        deliver(inflight.shift()!, false);
+        if (++guard > 100_000) throw new InvariantViolation('message storm after healing');
+      }
+      const all = [...nodes.values()];
+      const markerIndex = checker.watched.get(markerKey) ?? 0;
+      if (markerIndex > 0 && all.every((n) => n.sm.applied >= markerIndex)) break;
+      const leaders = all.filter((n) => n.rn!.status().raftState === StateType.Leader);
+      if (!proposed && leaders.length === 1) {
+        const l = leaders[0]!;
+        const agreed = all.every((n) => n.rn!.status().lead === l.id);
+        if (agreed) {
+          propose(l, marker);
+          proposed = true;
+          continue;
+        }
+      }
+      if (++livenessTicks > limit) {
+        const st = all.map((n) => {
+          const s = n.rn!.status();
+          return `${n.id}:${StateType.Leader === s.raftState ? 'L' : s.raftState === StateType.Follower ? 'F' : 'C'} t${s.term} lead${s.lead} c${s.commit} a${n.sm.applied} li${s.lastIndex}`;
+        });
+        throw new InvariantViolation(`liveness: no progress after healing (${proposed ? 'proposed' : 'no leader'}): ${st.join(', ')}`);
+      }
+      for (const n of all) {
+        n.rn!.tick();
+        processNode(n.id);
+      }
+    }
+
+    return {
+      seed,
+      nodes: nNodes,
+      preVote,
+      checkQuorum,
+      applied: checker.maxApplied,
+      leaders: checker.leaderOfTerm.size,
+      snapshotsSent,
+      crashes,
+      readsServed: checker.readsServed,
+      livenessTicks,
+    };
+  } catch (err) {
+    const cfg = `nodes=${nNodes} preVote=${preVote} checkQuorum=${checkQuorum} maxSizePerMsg=${maxSizePerMsg} maxInflight=${maxInflightMsgs} drop=${dropRate} dup=${dupRate} durable=${durable} election=${electionTick} heartbeat=${heartbeatTick}`;
+    const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const e = new InvariantViolation(`seed ${seed} step ${step} [${cfg}]\n${msg}\n--- trace tail:\n${trace.slice(verbose ? -3000 : -80).join('\n')}`);
+    if (err instanceof Error && err.stack !== undefined) e.stack = `${e.message}\n--- original stack:\n${err.stack}`;
+    throw e;
+  }
+}

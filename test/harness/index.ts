@@ -1,0 +1,10 @@
+export { spawnServer, spawnEtcd, spawnEtcdTs } from './server.js';
+export type { ServerHandle, ServerKind, ServerOptions, ExitInfo } from './server.js';
+export { runEtcdctl } from './etcdctl.js';
+export type { EtcdctlOptions, EtcdctlResult } from './etcdctl.js';
+export { kvClient, GrpcCallError } from './kv-client.js';
+export type { KvClient, KvClientOptions, Message } from './kv-client.js';
+export { waitFor, withTimeout, WaitAborted } from './wait-for.js';
+export { freePort, freePorts } from './free-port.js';
+export { toPlain, diffPlain, formatDiff, show, bytesToPlain, mapObjects } from './normalize.js';
+export type { Plain, Difference } from './normalize.js';
