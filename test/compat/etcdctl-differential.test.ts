@@ -1,8 +1,7 @@
 import { suite } from 'uvu';
-import * as assert from 'uvu/assert';
 import { runEtcdctl, type EtcdctlResult } from '../harness/etcdctl.js';
 import { spawnServer, type ServerHandle } from '../harness/server.js';
-import { targetsFromEnv } from '../harness/kv-differential.js';
+import { failWith, targetsFromEnv } from '../harness/kv-differential.js';
 import { ETCDCTL_SCENARIOS, type EtcdctlCommand } from './etcdctl-scenarios.js';
 
 /*
@@ -78,7 +77,7 @@ ctl.after(async () => {
 for (const sc of ETCDCTL_SCENARIOS) {
   if (filter !== undefined && !sc.name.includes(filter)) continue;
   ctl(sc.name, async () => {
-    if (startFailures.length >= 2) assert.unreachable(`not starting servers again after ${startFailures.length} failed starts; the first:\n${startFailures[0]}`);
+    if (startFailures.length >= 2) failWith(`not starting servers again after ${startFailures.length} failed starts; the first:\n${startFailures[0]}`);
     const spawned = await Promise.allSettled(targets.map((t) => spawnServer(t.kind, { readyTimeoutMs: 20_000 })));
     const servers: ServerHandle[] = [];
     for (const r of spawned) if (r.status === 'fulfilled') { servers.push(r.value); live.add(r.value); }
@@ -86,7 +85,7 @@ for (const sc of ETCDCTL_SCENARIOS) {
       const failures = spawned.flatMap((r, i) => (r.status === 'rejected' ? [`${targets[i]!.label}: ${String(r.reason)}`] : []));
       if (failures.length > 0) {
         startFailures.push(failures.join('\n'));
-        assert.unreachable(`could not start servers:\n${failures.join('\n')}`);
+        failWith(`could not start servers:\n${failures.join('\n')}`);
       }
       const problems: string[] = [];
       for (const [i, cmd] of sc.commands.entries()) {
@@ -120,7 +119,7 @@ for (const sc of ETCDCTL_SCENARIOS) {
       }
       if (problems.length > 0) {
         failedScenarios++;
-        assert.unreachable(`${sc.name}\n${problems.join('\n')}`);
+        failWith(`${sc.name}\n${problems.join('\n')}`);
       }
     } finally {
       await Promise.all(servers.map(async (s) => { live.delete(s); await s.dispose(); }));

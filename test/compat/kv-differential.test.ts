@@ -1,6 +1,5 @@
 import { suite } from 'uvu';
-import * as assert from 'uvu/assert';
-import { ServerPool, describeFailures, runScenario, targetsFromEnv, type ScenarioReport } from '../harness/kv-differential.js';
+import { ServerPool, describeFailures, failWith, runScenario, targetsFromEnv, type ScenarioReport } from '../harness/kv-differential.js';
 import { KV_SCENARIOS } from './kv-scenarios.js';
 
 /*
@@ -34,7 +33,7 @@ for (const sc of KV_SCENARIOS) {
     const report = await runScenario(pool, sc);
     reports.push(report);
     const failure = describeFailures(report);
-    if (failure !== undefined) assert.unreachable(failure);
+    if (failure !== undefined) failWith(failure);
   });
 }
 

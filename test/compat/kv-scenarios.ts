@@ -513,8 +513,11 @@ def('delete: deleting nothing creates no revision', {}, ({ k }) => [
 
 // -- txn compares ------------------------------------------------------------------
 
-/** x: version 2, create R2, mod R3, value "c", lease L. */
-const cmpSetup = (k: Ctx['k'], l: bigint): Step[] => [grant(l), put(k('other'), '0'), put(k('x'), 'b'), put(k('x'), 'c', { lease: l })];
+/** x: version 2, create R2, mod R3, value "c"; attached to lease `l` when given (granting creates no revision). */
+const cmpSetup = (k: Ctx['k'], l?: bigint): Step[] =>
+  l === undefined
+    ? [put(k('other'), '0'), put(k('x'), 'b'), put(k('x'), 'c')]
+    : [grant(l), put(k('other'), '0'), put(k('x'), 'b'), put(k('x'), 'c', { lease: l })];
 
 /** A txn whose branches are told apart by what they write and read. */
 const branchTxn = (k: Ctx['k'], compare: Message[]): Step =>
@@ -524,8 +527,8 @@ const branchTxn = (k: Ctx['k'], compare: Message[]): Step =>
     failure: [oPut(k('out'), 'else', { prevKv: true }), oGet(k('x'), { keysOnly: true })],
   });
 
-def('txn: compare VALUE x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) => [
-  ...cmpSetup(k, lease(1)),
+def('txn: compare VALUE x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k }) => [
+  ...cmpSetup(k),
   branchTxn(k, [cmp(k('x'), 'VALUE', 'EQUAL', 'c')]),
   branchTxn(k, [cmp(k('x'), 'VALUE', 'EQUAL', 'b')]),
   branchTxn(k, [cmp(k('x'), 'VALUE', 'GREATER', 'b')]),
@@ -537,8 +540,8 @@ def('txn: compare VALUE x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) => [
   branchTxn(k, [cmp(k('x'), 'VALUE', 'GREATER', '')]),
 ]);
 
-def('txn: compare VERSION x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) => [
-  ...cmpSetup(k, lease(1)),
+def('txn: compare VERSION x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k }) => [
+  ...cmpSetup(k),
   branchTxn(k, [cmp(k('x'), 'VERSION', 'EQUAL', 2)]),
   branchTxn(k, [cmp(k('x'), 'VERSION', 'EQUAL', 3)]),
   branchTxn(k, [cmp(k('x'), 'VERSION', 'GREATER', 1)]),
@@ -549,8 +552,8 @@ def('txn: compare VERSION x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) =>
   branchTxn(k, [cmp(k('x'), 'VERSION', 'NOT_EQUAL', 2)]),
 ]);
 
-def('txn: compare CREATE x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) => [
-  ...cmpSetup(k, lease(1)),
+def('txn: compare CREATE x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k }) => [
+  ...cmpSetup(k),
   branchTxn(k, [cmp(k('x'), 'CREATE', 'EQUAL', R(2))]),
   branchTxn(k, [cmp(k('x'), 'CREATE', 'EQUAL', R(3))]),
   branchTxn(k, [cmp(k('x'), 'CREATE', 'GREATER', R(1))]),
@@ -561,8 +564,8 @@ def('txn: compare CREATE x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) => 
   branchTxn(k, [cmp(k('x'), 'CREATE', 'NOT_EQUAL', R(2))]),
 ]);
 
-def('txn: compare MOD x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k, lease }) => [
-  ...cmpSetup(k, lease(1)),
+def('txn: compare MOD x EQUAL/GREATER/LESS/NOT_EQUAL', {}, ({ k }) => [
+  ...cmpSetup(k),
   branchTxn(k, [cmp(k('x'), 'MOD', 'EQUAL', R(3))]),
   branchTxn(k, [cmp(k('x'), 'MOD', 'EQUAL', R(2))]),
   branchTxn(k, [cmp(k('x'), 'MOD', 'GREATER', R(2))]),
@@ -609,15 +612,15 @@ def('txn: compares over a key range (range_end)', {}, ({ k }) => [
   branchTxn(k, [cmp(k('p/c'), 'CREATE', 'GREATER', R(0), { rangeEnd: k('p/a') })]),
 ]);
 
-def('txn: several compares are ANDed', {}, ({ k, lease }) => [
-  ...cmpSetup(k, lease(1)),
+def('txn: several compares are ANDed', {}, ({ k }) => [
+  ...cmpSetup(k),
   branchTxn(k, [cmp(k('x'), 'VALUE', 'EQUAL', 'c'), cmp(k('x'), 'VERSION', 'EQUAL', 2), cmp(k('x'), 'MOD', 'EQUAL', R(3))]),
   branchTxn(k, [cmp(k('x'), 'VALUE', 'EQUAL', 'c'), cmp(k('x'), 'VERSION', 'EQUAL', 3)]),
   branchTxn(k, [cmp(k('x'), 'VERSION', 'EQUAL', 9), cmp(k('missing'), 'VALUE', 'EQUAL', 'c')]),
 ]);
 
-def('txn: lenient compares (mismatched union member, unknown result or target)', {}, ({ k, lease }) => [
-  ...cmpSetup(k, lease(1)),
+def('txn: lenient compares (mismatched union member, unknown result or target)', {}, ({ k }) => [
+  ...cmpSetup(k),
   branchTxn(k, [{ key: k('x'), target: CmpTarget.VERSION, result: CmpResult.EQUAL, modRevision: R(3) }]),
   branchTxn(k, [{ key: k('x'), target: CmpTarget.VERSION, result: CmpResult.GREATER, value: b('zz') }]),
   branchTxn(k, [{ key: k('x'), target: CmpTarget.VALUE, result: CmpResult.GREATER, version: 5 }]),

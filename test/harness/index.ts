@@ -8,3 +8,5 @@ export { waitFor, withTimeout, WaitAborted } from './wait-for.js';
 export { freePort, freePorts } from './free-port.js';
 export { toPlain, diffPlain, formatDiff, show, bytesToPlain, mapObjects } from './normalize.js';
 export type { Plain, Difference } from './normalize.js';
+export { ServerPool, runScenario, describeFailures, failWith, targetsFromEnv, R, RelRev, PROFILES } from './kv-differential.js';
+export type { KvOp, Step, Scenario, ServerProfile, Target, ScenarioReport } from './kv-differential.js';

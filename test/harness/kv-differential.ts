@@ -305,3 +305,15 @@ export function describeFailures(r: ScenarioReport): string | undefined {
   if (r.mismatches.length > 0) parts.push(`mismatches:\n  ${r.mismatches.join('\n  ')}`);
   return parts.length > 0 ? `${r.name}\n${parts.join('\n')}` : undefined;
 }
+
+/**
+ * Fails the current test with a multi-line report. The stack is dropped:
+ * uvu prints everything after the first line of `stack`, which for a
+ * multi-line message would print the report twice.
+ */
+export function failWith(report: string): never {
+  const err = new Error(report);
+  err.name = 'DifferentialMismatch';
+  err.stack = err.name;
+  throw err;
+}

@@ -56,7 +56,12 @@ export function diffPlain(expected: Plain | undefined, actual: Plain | undefined
   if (Array.isArray(expected) && Array.isArray(actual)) {
     const out: Difference[] = [];
     const n = Math.max(expected.length, actual.length);
-    for (let i = 0; i < n; i++) out.push(...diffPlain(expected[i], actual[i], `${path}[${i}]`));
+    for (let i = 0; i < n; i++) {
+      const d = diffPlain(expected[i], actual[i], `${path}[${i}]`);
+      // A wholly different element (e.g. a shifted list) reads better as one line than field by field.
+      if (d.length > 2) out.push({ path: `${path}[${i}]`, expected: expected[i], actual: actual[i] });
+      else out.push(...d);
+    }
     return out;
   }
   if (isObj(expected) && isObj(actual)) {

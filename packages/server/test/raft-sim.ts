@@ -253,6 +253,7 @@ export class SimNode {
     const snapCs = snap.metadata.confState;
     if (!this.opts.durableStateMachine || this.sm.applied < snap.metadata.index) {
       this.sm = snap.metadata.index > 0 ? decodeSm(snap.data) : initialStateMachine;
+      this.applied.length = 0;
     }
     const withPeers = isEmptyConfState(snapCs);
     if (!withPeers) this.confState = snapCs;
@@ -683,7 +684,8 @@ export function simulate(opts: SimulationOptions): SimulationResult {
   const deliver = (m: Message, lossy: boolean): void => {
     const target = nodes.get(m.to);
     const sender = nodes.get(m.from);
-    const lost = (lossy && rand() < dropRate) || !connected(m.from, m.to) || target?.rn === undefined;
+    const targetRn = target?.rn;
+    const lost = (lossy && rand() < dropRate) || !connected(m.from, m.to) || targetRn === undefined;
     if (lost) {
       log(`drop ${describe(m)}`);
       if (sender?.rn !== undefined) {
@@ -696,7 +698,7 @@ export function simulate(opts: SimulationOptions): SimulationResult {
     if (lossy && rand() < dupRate) inflight.push(m);
     log(`deliver ${describe(m)}`);
     try {
-      target.rn.step(m);
+      targetRn.step(m);
     } catch (err) {
       if (!(err instanceof ErrProposalDropped || err instanceof ErrStepPeerNotFound)) throw err;
     }
@@ -861,5 +863,102 @@ export function simulate(opts: SimulationOptions): SimulationResult {
     const e = new InvariantViolation(`seed ${seed} step ${step} [${cfg}]\n${msg}\n--- trace tail:\n${trace.slice(verbose ? -3000 : -80).join('\n')}`);
     if (err instanceof Error && err.stack !== undefined) e.stack = `${e.message}\n--- original stack:\n${err.stack}`;
     throw e;
+  }
+}
+
+// ---------------------------------------------------------------- single-member unit harness
+
+/** Entries at indexes from, from+1, ... with the given terms and payloads "e<index>". */
+export function entriesWithTerms(terms: readonly number[], from = 1): Entry[] {
+  return terms.map((term, i) => ({ index: from + i, term, type: EntryType.Normal, data: enc(`e${from + i}`) }));
+}
+
+/** A MemoryStorage holding a persisted log with the given terms (index 1..n) and hard state. */
+export function storageWith(terms: readonly number[], hs?: HardState): MemoryStorage {
+  const s = new MemoryStorage();
+  s.append(entriesWithTerms(terms));
+  if (hs !== undefined) s.setHardState(hs);
+  return s;
+}
+
+export interface TestNodeOptions {
+  readonly peers: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  readonly storage?: MemoryStorage;
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly maxSizePerMsg?: number;
+  readonly maxInflightMsgs?: number;
+  readonly seed?: number;
+  readonly extra?: Partial<RaftConfig>;
+}
+
+/** One RawNode whose Readies are persisted to its storage; messages are returned to the test. */
+export class TestNode {
+  readonly id: NodeId;
+  readonly storage: MemoryStorage;
+  readonly rn: RawNode;
+  readonly committed: Entry[] = [];
+  readonly readStates: ReadState[] = [];
+
+  constructor(id: NodeId, opts: TestNodeOptions) {
+    this.id = id;
+    this.storage = opts.storage ?? new MemoryStorage();
+    const withPeers = isEmptyConfState(this.storage.initialState().confState);
+    this.rn = new RawNode({
+      id,
+      electionTick: opts.electionTick ?? 10,
+      heartbeatTick: opts.heartbeatTick ?? 1,
+      storage: this.storage,
+      maxSizePerMsg: opts.maxSizePerMsg ?? Number.MAX_SAFE_INTEGER,
+      maxInflightMsgs: opts.maxInflightMsgs ?? 256,
+      checkQuorum: opts.checkQuorum ?? false,
+      preVote: opts.preVote ?? false,
+      random: seededRandom(opts.seed ?? Number(id)),
+      ...(withPeers ? { peers: opts.peers, learners: opts.learners ?? [] } : {}),
+      ...opts.extra,
+    });
+  }
+
+  /** Processes every pending Ready; returns the messages they carried. */
+  msgs(): Message[] {
+    const out: Message[] = [];
+    while (this.rn.hasReady()) {
+      const rd = this.rn.ready();
+      if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
+      this.storage.append(rd.entries);
+      if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+      out.push(...rd.messages);
+      this.committed.push(...rd.committedEntries);
+      this.readStates.push(...rd.readStates);
+      for (const e of rd.committedEntries) {
+        if (e.type === EntryType.ConfChange) this.rn.applyConfChange(decodeConfChange(e.data));
+      }
+      this.rn.advance();
+    }
+    return out;
+  }
+
+  step(m: Message): Message[] {
+    this.rn.step(m);
+    return this.msgs();
+  }
+
+  tick(n = 1): Message[] {
+    for (let i = 0; i < n; i++) this.rn.tick();
+    return this.msgs();
+  }
+
+  get status() {
+    return this.rn.status();
+  }
+
+  /** Terms of the persisted log from firstIndex on. */
+  logTerms(): number[] {
+    const out: number[] = [];
+    for (let i = this.storage.firstIndex(); i <= this.storage.lastIndex(); i++) out.push(this.storage.term(i));
+    return out;
   }
 }

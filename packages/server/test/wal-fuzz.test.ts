@@ -80,7 +80,7 @@ test('a flipped byte anywhere: refused, or a prefix of the log when it hit the f
       assert.equal(out, log.slice(0, out.length));
       if (out.length < log.length) assert.is(name, lastName, `data lost after flipping ${name}@${at}`);
     }),
-    { numRuns: 400 },
+    { numRuns: 300 },
   );
 });
 

@@ -1,6 +1,14 @@
 import { CodecError } from './codec-error.js';
 
 const TWO_32 = 4294967296;
+
+// Joins 32-bit halves into a bigint with one allocation (the result).
+const JOIN64 = new BigUint64Array(1);
+const JOIN64_SIGNED = new BigInt64Array(JOIN64.buffer);
+const JOIN32 = new Uint32Array(JOIN64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
 const MAX_HI_SAFE = 0x1fffff;
 
 function truncated(): CodecError {
@@ -33,7 +41,7 @@ export class Reader {
     let p = this.pos;
     // Bytes past the end read as undefined, which fails every comparison and
     // ends the varint; the position check below turns that into TRUNCATED.
-    let c = b[p++]!;
+    const c = b[p++]!;
     if (c < 128) {
       this.pos = p;
       return c;
@@ -87,6 +95,41 @@ export class Reader {
     return this.uint32() !== 0;
   }
 
+  /**
+   * A varint of at most 4 bytes (value < 2^28), or -1 with pos unchanged if
+   * it is longer or truncated. A byte read past the end is undefined, which
+   * fails `< 128`, so a returned value never extends past len.
+   */
+  private varint28(): number {
+    const b = this.buf;
+    let p = this.pos;
+    let c = b[p++]!;
+    if (c < 128) {
+      this.pos = p;
+      return c;
+    }
+    let v = c & 127;
+    c = b[p++]!;
+    v |= (c & 127) << 7;
+    if (c < 128) {
+      this.pos = p;
+      return v;
+    }
+    c = b[p++]!;
+    v |= (c & 127) << 14;
+    if (c < 128) {
+      this.pos = p;
+      return v;
+    }
+    c = b[p++]!;
+    v |= (c & 127) << 21;
+    if (c < 128) {
+      this.pos = p;
+      return v;
+    }
+    return -1;
+  }
+
   /** Reads a varint of up to 64 bits into lo/hi. */
   private varint64(): void {
     const b = this.buf;
@@ -137,28 +180,31 @@ export class Reader {
   }
 
   private unsignedBig(): bigint {
-    return this.hi === 0 ? BigInt(this.lo) : (BigInt(this.hi) << 32n) | BigInt(this.lo);
+    if (this.hi === 0) return BigInt(this.lo);
+    JOIN32[LO] = this.lo;
+    JOIN32[HI] = this.hi;
+    return JOIN64[0]!;
+  }
+
+  private signedBig(): bigint {
+    if (this.hi === 0) return BigInt(this.lo);
+    JOIN32[LO] = this.lo;
+    JOIN32[HI] = this.hi;
+    return JOIN64_SIGNED[0]!;
   }
 
   /** uint64 varint as a number; throws INTEGER_RANGE above 2^53-1. */
   uint64Number(): number {
-    // Fast path: one-byte varint.
-    const c = this.buf[this.pos];
-    if (c !== undefined && c < 128) {
-      this.pos++;
-      return c;
-    }
+    const v = this.varint28();
+    if (v >= 0) return v;
     this.varint64();
     return this.unsignedNumber('uint64');
   }
 
   /** int64 varint as a number; throws INTEGER_RANGE outside the safe range. */
   int64Number(): number {
-    const c = this.buf[this.pos];
-    if (c !== undefined && c < 128) {
-      this.pos++;
-      return c;
-    }
+    const v = this.varint28();
+    if (v >= 0) return v;
     this.varint64();
     return this.signedNumber('int64');
   }
@@ -181,24 +227,17 @@ export class Reader {
   }
 
   uint64Big(): bigint {
-    const c = this.buf[this.pos];
-    if (c !== undefined && c < 128) {
-      this.pos++;
-      return BigInt(c);
-    }
+    const v = this.varint28();
+    if (v >= 0) return BigInt(v);
     this.varint64();
     return this.unsignedBig();
   }
 
   int64Big(): bigint {
-    const c = this.buf[this.pos];
-    if (c !== undefined && c < 128) {
-      this.pos++;
-      return BigInt(c);
-    }
+    const v = this.varint28();
+    if (v >= 0) return BigInt(v);
     this.varint64();
-    const u = this.unsignedBig();
-    return this.hi >= 0x80000000 ? BigInt.asIntN(64, u) : u;
+    return this.signedBig();
   }
 
   sint64Big(): bigint {
@@ -245,7 +284,7 @@ export class Reader {
 
   sfixed64Big(): bigint {
     this.fixed64Halves();
-    return BigInt.asIntN(64, this.unsignedBig());
+    return this.signedBig();
   }
 
   float(): number {

@@ -32,3 +32,26 @@ export function computeClusterId(memberIds: readonly bigint[]): bigint {
 
 /** etcd's types.ID String(): lowercase hex without padding. */
 export const formatId = (id: bigint): string => id.toString(16);
+
+/** A member as stored in the backend's members bucket (key: the ID in 16 hex digits). */
+interface StoredMember {
+  readonly id: string;
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+  readonly isLearner: boolean;
+}
+
+export function memberKey(id: bigint): Buffer {
+  return Buffer.from(id.toString(16).padStart(16, '0'));
+}
+
+export function encodeMember(m: Member): Buffer {
+  const stored: StoredMember = { ...m, id: m.id.toString(16) };
+  return Buffer.from(JSON.stringify(stored));
+}
+
+export function decodeMember(b: Uint8Array): Member {
+  const s = JSON.parse(Buffer.from(b).toString('utf8')) as StoredMember;
+  return { id: BigInt(`0x${s.id}`), name: s.name, peerURLs: s.peerURLs, clientURLs: s.clientURLs, isLearner: s.isLearner };
+}

@@ -66,6 +66,7 @@ const UNSUPPORTED_REASON: Readonly<Record<string, string>> = {
 
 function resolveLogging(
   fs: GoFlagSet,
+  mode: ResolveMode,
   warnings: string[],
 ): { logger: LoggerKind; logLevel: LogLevel; logOutputs: string[] } {
   const logger = fs.string('logger');
@@ -80,8 +81,10 @@ function resolveLogging(
     warnings.push("'--log-output' flag has been deprecated! Please use '--log-outputs'!");
     outputs = [...fs.strings('log-output')];
   }
-  if (outputs.length === 0) throw new ConfigError('invalid-config', '--log-outputs must name at least one output', 'log-outputs');
-  if (logger === 'capnslog') {
+  if (outputs.length === 0 && mode !== 'embed') {
+    throw new ConfigError('invalid-config', '--log-outputs must name at least one output', 'log-outputs');
+  }
+  if (logger === 'capnslog' && outputs.length > 0) {
     if (outputs.length !== 1) {
       throw new ConfigError(
         'invalid-config',
@@ -169,7 +172,7 @@ export function resolveServerConfig(
   }
 
   // etcd's embed.Config.Validate, in its order.
-  const logging = resolveLogging(fs, warnings);
+  const logging = resolveLogging(fs, mode, warnings);
   checkBindUrls(listenPeerUrls);
   checkBindUrls(listenClientUrls);
   checkBindUrls(listenMetricsUrls);

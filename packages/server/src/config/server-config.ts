@@ -124,7 +124,10 @@ export interface ServerConfig {
   // logging
   readonly logger: LoggerKind;
   readonly logLevel: LogLevel;
-  /** 'stderr', 'stdout' or file paths; etcd's 'default' is resolved to 'stderr'. */
+  /**
+   * 'stderr', 'stdout' or file paths; etcd's 'default' is resolved to 'stderr'.
+   * Empty only when set so through defaultServerConfig (logging disabled).
+   */
   readonly logOutputs: readonly string[];
 
   // experimental and unsafe

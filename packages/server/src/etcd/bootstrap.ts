@@ -18,6 +18,8 @@ import type { ServerConfig } from '../config/server-config.js';
 import { MemoryStorage } from '../raft/memory-storage.js';
 import type { Peer } from '../raft/raw-node.js';
 import { EphemeralLogStore, type LogStore } from '../raft-node/log-store.js';
+import type { Snapshot } from '../raft/types.js';
+import { Snapshotter } from '../snap/snapshotter.js';
 import { Wal } from '../wal/wal.js';
 
 export interface Bootstrapped {
@@ -27,6 +29,10 @@ export interface Bootstrapped {
   readonly logStore: LogStore;
   /** Holds the persisted log (restart) or nothing yet (new member). */
   readonly storage: MemoryStorage;
+  /** Raft snapshot files; undefined in the memory storage mode. */
+  readonly snapshotter: Snapshotter | undefined;
+  /** The newest snapshot, already applied to storage. */
+  readonly snapshot: Snapshot | undefined;
   /** Set for a new member: the peers raft must bootstrap with. */
   readonly bootstrapPeers: readonly Peer[] | undefined;
   readonly initialMembers: readonly Member[];
@@ -47,6 +53,7 @@ type BootstrapConfig = Pick<
   | 'advertiseClientUrls'
   | 'experimentalBackendStorage'
   | 'unsafeNoFsync'
+  | 'maxSnapshots'
 >;
 
 export const walDirOf = (cfg: Pick<ServerConfig, 'dataDir' | 'walDir'>): string =>
@@ -110,6 +117,8 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
       backend: new MemoryBackend(),
       logStore: new EphemeralLogStore(),
       storage,
+      snapshotter: undefined,
+      snapshot: undefined,
       bootstrapPeers: members.map((m) => ({ id: m.id, context: memberContext(m) })),
       initialMembers: members,
     };
@@ -117,8 +126,12 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
 
   const walDir = walDirOf(cfg);
   const walOptions = { unsafeNoFsync: cfg.unsafeNoFsync };
+  const snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), cfg.maxSnapshots > 0 ? cfg.maxSnapshots : 5);
   if (Wal.exists(walDir)) {
-    const opened = await Wal.open(walDir, undefined, walOptions);
+    const snapshot = await snapshotter.loadNewest();
+    if (snapshot !== undefined) storage.applySnapshot(snapshot);
+    const md = snapshot?.metadata;
+    const opened = await Wal.open(walDir, md !== undefined ? { index: md.index, term: md.term } : undefined, walOptions);
     const { memberId, clusterId } = decodeMetadata(opened.metadata);
     storage.setHardState(opened.hardState);
     storage.append(opened.entries);
@@ -133,6 +146,8 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
       backend,
       logStore: opened.wal,
       storage,
+      snapshotter,
+      snapshot,
       bootstrapPeers: empty ? members.map((m) => ({ id: m.id, context: memberContext(m) })) : undefined,
       initialMembers: members,
     };
@@ -148,6 +163,8 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
     backend,
     logStore: wal,
     storage,
+    snapshotter,
+    snapshot: undefined,
     bootstrapPeers: members.map((m) => ({ id: m.id, context: memberContext(m) })),
     initialMembers: members,
   };

@@ -16,12 +16,15 @@ import type { Logger } from 'pino';
 import type { Backend, WriteTx } from '../backend/backend.js';
 import { ApplierV3 } from '../apply/applier-v3.js';
 import { isTxnReadonly, isTxnSerializable } from '../apply/txn-path.js';
-import type { Member } from '../cluster/member.js';
+import { decodeMember, encodeMember, memberKey, type Member } from '../cluster/member.js';
 import { Lessor } from '../lease/lessor.js';
 import { KVStore } from '../mvcc/kv-store.js';
 import { decodeConfChange } from '../raft/conf-change-codec.js';
 import { RawNode } from '../raft/raw-node.js';
-import { EntryType, StateType, type Entry, type SoftState } from '../raft/types.js';
+import type { MemoryStorage } from '../raft/memory-storage.js';
+import { EntryType, StateType, type ConfState, type Entry, type SoftState } from '../raft/types.js';
+import type { LogStore } from '../raft-node/log-store.js';
+import type { Snapshotter } from '../snap/snapshotter.js';
 import { RaftNode } from '../raft-node/raft-node.js';
 import type { Bootstrapped } from './bootstrap.js';
 import { AppliedIndex } from './applied-index.js';
@@ -37,7 +40,16 @@ export interface EtcdServerConfig {
   readonly maxTxnOps: number;
   readonly preVote: boolean;
   readonly clientUrls: readonly string[];
+  /** Applied entries between snapshots (etcd's --snapshot-count). */
+  readonly snapshotCount: number;
 }
+
+/**
+ * Entries kept in the raft log behind a snapshot so that a slightly lagging
+ * follower catches up from the log rather than a snapshot (etcd's
+ * snapshotCatchUpEntries).
+ */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
 interface ApplyResult {
   readonly resp?: unknown;
@@ -64,6 +76,13 @@ export class EtcdServer {
   private readonly applied: AppliedIndex;
   private readonly reads: LinearizableReads;
   private readonly requestTimeoutMs: number;
+  private readonly storage: MemoryStorage;
+  private readonly logStore: LogStore;
+  private readonly snapshotter: Snapshotter | undefined;
+  /** Index of the newest snapshot; entries at or below it are no longer in the log. */
+  private snapshotIndex: number;
+  private snapshotting: Promise<void> | undefined;
+  private confState: ConfState = { voters: [], learners: [] };
   private committedIndex = 0;
   private fatal: unknown;
   private stopping = false;
@@ -83,7 +102,16 @@ export class EtcdServer {
     this.kv = KVStore.open(boot.backend, { leases: this.lessor });
     this.applier = new ApplierV3(this.kv, this.lessor);
     this.reqIds = new IdGenerator(boot.memberId);
-    for (const m of boot.initialMembers) this.members.set(m.id, m);
+    this.storage = boot.storage;
+    this.logStore = boot.logStore;
+    this.snapshotter = boot.snapshotter;
+    this.snapshotIndex = boot.snapshot?.metadata.index ?? 0;
+    if (boot.snapshot !== undefined) this.confState = boot.snapshot.metadata.confState;
+    for (const [, v] of boot.backend.range('members', Buffer.alloc(0))) {
+      const m = decodeMember(v);
+      this.members.set(m.id, m);
+    }
+    for (const m of boot.initialMembers) if (!this.members.has(m.id)) this.members.set(m.id, m);
 
     const consistentIndex = this.kv.consistentIndex();
     this.applied = new AppliedIndex(consistentIndex);
@@ -120,6 +148,7 @@ export class EtcdServer {
     });
     this.reads = new LinearizableReads({
       readIndex: (ctx) => this.raftNode.readIndex(ctx),
+      waitLeader: (timeoutMs) => this.waitLeader(timeoutMs),
       waitApplied: (index) => this.applied.wait(index),
       nextId: () => this.reqIds.next(),
       timeoutMs: this.requestTimeoutMs,
@@ -128,13 +157,12 @@ export class EtcdServer {
 
   start(): void {
     this.raftNode.start();
-    // A lone voter need not wait an election timeout to lead.
-    if (this.members.size <= 1) this.raftNode.campaign();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     await this.raftNode.stop();
+    await this.snapshotting;
     this.reads.failAll(etcdError('STOPPED'));
   }
 
@@ -226,6 +254,8 @@ export class EtcdServer {
     const id = this.reqIds.next();
     const data = etcdserverpb.InternalRaftRequest.encode({ ...r, header: { ID: id } });
     if (data.length > this.cfg.maxRequestBytes) throw etcdError('REQUEST_TOO_LARGE');
+    // Like etcd, a proposal made without a leader waits for one, within the request timeout.
+    if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
     const result = this.wait.register(id);
     try {
       this.raftNode.propose(data);
@@ -270,7 +300,7 @@ export class EtcdServer {
     this.backend.transact((tx) => {
       for (const e of entries) {
         if (e.type === EntryType.ConfChange) {
-          this.applyConfChange(e, e.index > consistentIndex);
+          this.applyConfChange(tx, e, e.index > consistentIndex);
           continue;
         }
         if (e.index <= consistentIndex || e.data.length === 0) continue;
@@ -283,6 +313,35 @@ export class EtcdServer {
     });
     this.applied.advance(last.index);
     for (const [id, result] of answers) this.wait.trigger(id, result);
+    this.maybeSnapshot();
+  }
+
+  /**
+   * Takes a snapshot once --snapshot-count entries were applied since the last
+   * one, in etcd's order: make the backend durable, record the snapshot (file,
+   * then WAL marker), compact the in-memory log keeping a catch-up tail, then
+   * release the WAL segments the snapshot covers. Only one runs at a time.
+   */
+  private maybeSnapshot(): void {
+    const index = this.applied.current;
+    if (this.snapshotting !== undefined || index - this.snapshotIndex <= this.cfg.snapshotCount) return;
+    this.snapshotting = this.snapshot(index)
+      .catch((err: unknown) => this.onFatal(err))
+      .finally(() => {
+        this.snapshotting = undefined;
+      });
+  }
+
+  private async snapshot(index: number): Promise<void> {
+    await this.backend.sync();
+    const snap = this.storage.createSnapshot(index, this.confState, Buffer.alloc(0));
+    await this.snapshotter?.save(snap);
+    await this.logStore.saveSnapshot({ index, term: snap.metadata.term });
+    const compactIndex = index > SNAPSHOT_CATCH_UP_ENTRIES ? index - SNAPSHOT_CATCH_UP_ENTRIES : 1;
+    if (compactIndex > this.storage.firstIndex()) this.storage.compact(compactIndex);
+    await this.logStore.releaseTo(index);
+    this.snapshotIndex = index;
+    this.log.info({ index, compactIndex }, 'saved snapshot');
   }
 
   private applyRequest(tx: WriteTx, r: etcdserverpb.InternalRaftRequest): ApplyResult {
@@ -300,9 +359,16 @@ export class EtcdServer {
     }
   }
 
-  private applyConfChange(e: Entry, isNew: boolean): void {
+  private applyConfChange(tx: WriteTx, e: Entry, isNew: boolean): void {
     const cc = decodeConfChange(e.data);
-    this.raftNode.rawNode.applyConfChange(cc);
+    const conf = this.raftNode.rawNode.applyConfChange(cc);
+    this.confState = conf;
+    // A lone voter need not wait an election timeout to lead.
+    if (this.lead === 0n && conf.voters.length === 1 && conf.voters[0] === this.memberId) {
+      setImmediate(() => {
+        if (this.lead === 0n && !this.stopping && this.fatal === undefined) this.raftNode.campaign();
+      });
+    }
     if (!isNew || cc.context.length === 0) return;
     try {
       const m = JSON.parse(Buffer.from(cc.context).toString('utf8')) as {
@@ -311,15 +377,15 @@ export class EtcdServer {
         clientURLs?: string[];
         isLearner?: boolean;
       };
-      if (!this.members.has(cc.nodeId)) {
-        this.members.set(cc.nodeId, {
-          id: cc.nodeId,
-          name: m.name ?? '',
-          peerURLs: m.peerURLs ?? [],
-          clientURLs: m.clientURLs ?? [],
-          isLearner: m.isLearner ?? false,
-        });
-      }
+      const member: Member = {
+        id: cc.nodeId,
+        name: m.name ?? '',
+        peerURLs: m.peerURLs ?? [],
+        clientURLs: m.clientURLs ?? [],
+        isLearner: m.isLearner ?? false,
+      };
+      if (!this.members.has(cc.nodeId)) this.members.set(cc.nodeId, member);
+      tx.put('members', memberKey(cc.nodeId), encodeMember(this.members.get(cc.nodeId) ?? member));
     } catch {
       this.log.warn({ index: e.index }, 'conf change context is not a member');
     }
@@ -334,6 +400,8 @@ export class EtcdServer {
         const waiters = this.leaderWaiters;
         this.leaderWaiters = [];
         waiters.forEach((w) => w());
+        // ReadIndex requests sent to the old leader may never be answered.
+        this.reads.resend();
       }
     }
   }

@@ -16,6 +16,8 @@ interface Waiter {
 export interface LinearizableReadsOptions {
   /** Issues a ReadIndex request carrying ctx. */
   readonly readIndex: (ctx: Uint8Array) => void;
+  /** Resolves once a leader is known; rejects after timeoutMs. */
+  readonly waitLeader: (timeoutMs: number) => Promise<void>;
   /** Resolves once the applied index is at least index. */
   readonly waitApplied: (index: number) => Promise<void>;
   readonly nextId: () => bigint;
@@ -24,7 +26,7 @@ export interface LinearizableReadsOptions {
 
 export class LinearizableReads {
   private collecting: Waiter[] | undefined;
-  private readonly inFlight = new Map<string, { waiters: Waiter[]; timer: NodeJS.Timeout }>();
+  private readonly inFlight = new Map<string, { ctx: Buffer; waiters: Waiter[]; timer: NodeJS.Timeout }>();
 
   constructor(private readonly opts: LinearizableReadsOptions) {}
 
@@ -53,6 +55,11 @@ export class LinearizableReads {
     }
   }
 
+  /** Sends every unanswered request again, e.g. to a new leader. */
+  resend(): void {
+    for (const batch of this.inFlight.values()) this.send(batch.ctx);
+  }
+
   /** Fails every pending read, e.g. on leader loss or shutdown. */
   failAll(err: unknown): void {
     for (const [key, batch] of this.inFlight) {
@@ -73,13 +80,23 @@ export class LinearizableReads {
       waiters.forEach((w) => w.reject(etcdError('TIMEOUT')));
     }, this.opts.timeoutMs);
     timer.unref();
-    this.inFlight.set(key, { waiters, timer });
+    this.inFlight.set(key, { ctx, waiters, timer });
+    this.opts.waitLeader(this.opts.timeoutMs).then(
+      () => this.send(ctx),
+      () => {}, // the batch's own timer answers the waiters
+    );
+  }
+
+  private send(ctx: Buffer): void {
+    const key = ctx.toString('hex');
+    const batch = this.inFlight.get(key);
+    if (batch === undefined) return;
     try {
       this.opts.readIndex(ctx);
     } catch (err) {
-      clearTimeout(timer);
+      clearTimeout(batch.timer);
       this.inFlight.delete(key);
-      waiters.forEach((w) => w.reject(err));
+      batch.waiters.forEach((w) => w.reject(err));
     }
   }
 }

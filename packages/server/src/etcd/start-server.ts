@@ -54,6 +54,7 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
       maxTxnOps: cfg.maxTxnOps,
       preVote: cfg.preVote,
       clientUrls: cfg.advertiseClientUrls.map((u) => u.href),
+      snapshotCount: cfg.snapshotCount,
     },
     log,
   );
@@ -76,6 +77,11 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     await boot.logStore.close();
     await boot.backend.close();
     throw err;
+  }
+  // A client URL advertised with port 0 names the port actually bound.
+  const self = server.members.get(server.memberId);
+  if (self !== undefined && self.clientURLs.some((u) => /:0$/.test(u))) {
+    server.members.set(server.memberId, { ...self, clientURLs: clientUrls });
   }
   server.start();
   await server.waitLeader(Math.max(5000, 4 * cfg.electionTimeoutMs));

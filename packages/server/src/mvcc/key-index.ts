@@ -1,6 +1,6 @@
 import { ErrRevisionNotFound, MvccInvariantError } from './mvcc-error.js';
 import type { Revision, RevisionSet } from './revision.js';
-import { revisionGreaterThan } from './revision.js';
+import { revision, revisionGreaterThan, small } from './revision.js';
 
 const ZERO: Revision = Object.freeze({ main: 0, sub: 0 });
 
@@ -93,7 +93,7 @@ export class KeyIndex {
   }
 
   put(main: number, sub: number): void {
-    const rev: Revision = { main, sub };
+    const rev = revision(main, sub);
     if (!revisionGreaterThan(rev, this.modified)) {
       throw new MvccInvariantError(
         `put with a revision ${main}.${sub} not above modified ${this.modified.main}.${this.modified.sub}`,
@@ -122,8 +122,10 @@ export class KeyIndex {
     if (this.generations.length !== 0) {
       throw new MvccInvariantError('restore on a non-empty KeyIndex');
     }
-    this.modified = modified;
-    this.generations = [new Generation(ver, created, [modified])];
+    const m = revision(modified.main, modified.sub);
+    const c = created.main === m.main && created.sub === m.sub ? m : revision(created.main, created.sub);
+    this.modified = m;
+    this.generations = [new Generation(small(ver), c, [m])];
   }
 
   /** True when the current (last) generation has no revision: the key is deleted. */

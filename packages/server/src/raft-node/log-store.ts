@@ -7,6 +7,10 @@ import type { Entry, HardState } from '../raft/types.js';
  */
 export interface LogStore {
   save(hardState: HardState | undefined, entries: readonly Entry[]): Promise<void>;
+  /** Records durably that a snapshot at {index, term} exists. */
+  saveSnapshot(snap: { index: number; term: number }): Promise<void>;
+  /** Drops log records covered by the snapshot at index (the snapshot must be durable). */
+  releaseTo(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -16,5 +20,7 @@ export interface LogStore {
  */
 export class EphemeralLogStore implements LogStore {
   async save(): Promise<void> {}
+  async saveSnapshot(): Promise<void> {}
+  async releaseTo(): Promise<void> {}
   async close(): Promise<void> {}
 }

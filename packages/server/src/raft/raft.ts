@@ -882,13 +882,19 @@ export class Raft {
     return cs;
   }
 
+  /**
+   * Restores term, vote and commit. A commit below the snapshot index is
+   * tolerated (the snapshot was made durable before the hard state that
+   * accompanied it; everything in a snapshot is committed); a commit beyond
+   * the last index means the log lost durable entries.
+   */
   private loadState(hs: HardState): void {
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+    if (hs.commit > this.raftLog.lastIndex()) {
       throw new ErrRaftInvariant(
         `${this.id} state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
       );
     }
-    this.raftLog.committed = hs.commit;
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }
