@@ -35,6 +35,10 @@ const USAGE = `usage: node scripts/bench-kv.mjs [options]
   --put-rate 100        watch-latency: puts per second
   --rounds 1           repeat the whole server sequence, interleaved; each
                         cell reports the round with the median ops/s
+  --interleave         start all servers together and run each cell on each
+                        server back to back (order alternating per round):
+                        compared numbers are measured seconds apart, which
+                        matters on a shared machine
   --ready-timeout 60s   how long a server may take to serve its first read
   --out FILE            also write the Markdown report to FILE
   --json FILE           also write the raw results to FILE
@@ -60,6 +64,7 @@ const DEFAULTS = {
   putRate: 100,
   readyTimeout: '60s',
   rounds: 1,
+  interleave: false,
   out: '',
   json: '',
 };
@@ -83,34 +88,124 @@ function cellArgs(opts, endpoint, op, clients) {
   return { args, killAfterMs: d + w + 120_000 };
 }
 
+async function runCell(loadgen, opts, endpoint, server, op, clients) {
+  const { args, killAfterMs } = cellArgs(opts, endpoint, op, clients);
+  log(`${server?.label ?? endpoint}: ${op} x ${clients} clients`);
+  const r = await runLoadgen(loadgen, args, { killAfterMs, server });
+  if (r.aborted) throw new BenchError(`${op} x ${clients}: ${r.aborted}`);
+  if (r.errors) log(`  ${r.errors} errors; first: ${r.first_error}`);
+  log(`  ${fmtNum(r.ops_per_sec)} ops/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms`);
+  return r;
+}
+
 async function runMatrix(loadgen, opts, endpoint, server) {
   const results = {};
   for (const op of opts.ops) {
     for (const clients of opts.clients) {
-      const { args, killAfterMs } = cellArgs(opts, endpoint, op, clients);
-      log(`${server?.label ?? endpoint}: ${op} x ${clients} clients`);
-      const r = await runLoadgen(loadgen, args, { killAfterMs, server });
-      if (r.aborted) throw new BenchError(`${op} x ${clients}: ${r.aborted}`);
-      if (r.errors) log(`  ${r.errors} errors; first: ${r.first_error}`);
-      log(`  ${fmtNum(r.ops_per_sec)} ops/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms`);
-      results[`${op}/${clients}`] = r;
+      results[`${op}/${clients}`] = await runCell(loadgen, opts, endpoint, server, op, clients);
     }
   }
   return results;
 }
 
-async function benchServer(kindKey, loadgen, opts) {
+async function startReady(kindKey, loadgen, opts) {
   const server = await launchServer(kindKey);
   log(`${server.label}: pid ${server.pid}, ${server.argv.join(' ')}`);
   try {
     const readyMs = await server.waitReady(loadgen, durationMs(opts.readyTimeout));
     log(`${server.label}: ready after ${readyMs.toFixed(0)} ms`);
-    const results = await runMatrix(loadgen, opts, server.endpoint, server);
-    const rssKiB = server.rssKiB();
-    return { ok: true, results, readyMs, rssKiB, argv: server.argv };
-  } finally {
+    return { server, readyMs };
+  } catch (e) {
     await server.stop();
     removeTempDir(server.workDir);
+    throw e;
+  }
+}
+
+async function stopAndClean(server) {
+  await server.stop();
+  removeTempDir(server.workDir);
+}
+
+function failure(label, e) {
+  if (!(e instanceof BenchError)) throw e;
+  log(`FAILED: ${e.message}`);
+  return { label, ok: false, error: e.message };
+}
+
+// One server at a time: start, whole matrix, stop. Returns one round.
+async function sequentialRound(kindKeys, loadgen, opts) {
+  const kinds = serverKinds();
+  const runs = [];
+  for (const key of kindKeys) {
+    try {
+      const { server, readyMs } = await startReady(key, loadgen, opts);
+      try {
+        const results = await runMatrix(loadgen, opts, server.endpoint, server);
+        runs.push({ label: server.label, ok: true, results, readyMs, rssKiB: server.rssKiB(), argv: server.argv });
+      } finally {
+        await stopAndClean(server);
+      }
+    } catch (e) {
+      runs.push(failure(kinds[key].label, e));
+    }
+  }
+  return runs;
+}
+
+// All servers up at once; each cell runs on every server back to back, the
+// server order reversed every other round, so a pair of compared numbers is
+// measured within seconds of each other. Returns all rounds.
+async function interleavedRounds(kindKeys, loadgen, opts) {
+  const kinds = serverKinds();
+  const started = [];
+  const failed = [];
+  try {
+    for (const key of kindKeys) {
+      try {
+        started.push({ key, ...(await startReady(key, loadgen, opts)) });
+      } catch (e) {
+        failed.push({ key, run: failure(kinds[key].label, e) });
+      }
+    }
+    const rounds = [];
+    for (let round = 0; round < opts.rounds; round++) {
+      if (opts.rounds > 1) log(`round ${round + 1} of ${opts.rounds}`);
+      const results = started.map(() => ({}));
+      for (const op of opts.ops) {
+        for (const clients of opts.clients) {
+          const order = started.map((_, i) => i);
+          if (round % 2 === 1) order.reverse();
+          for (const i of order) {
+            const s = started[i];
+            if (s.error) continue;
+            try {
+              results[i][`${op}/${clients}`] = await runCell(loadgen, opts, s.server.endpoint, s.server, op, clients);
+            } catch (e) {
+              s.error = failure(s.server.label, e);
+            }
+          }
+        }
+      }
+      const byKey = new Map(
+        started.map((s, i) => [
+          s.key,
+          s.error ?? {
+            label: s.server.label,
+            ok: true,
+            results: results[i],
+            readyMs: s.readyMs,
+            rssKiB: s.server.rssKiB(),
+            argv: s.server.argv,
+          },
+        ]),
+      );
+      for (const f of failed) byKey.set(f.key, f.run);
+      rounds.push(kindKeys.map((k) => byKey.get(k)));
+    }
+    return rounds;
+  } finally {
+    for (const s of started) await stopAndClean(s.server);
   }
 }
 
@@ -151,7 +246,22 @@ const METRICS = [
   ['max ms', 'max_ms', 2],
 ];
 
-function report(opts, runs, info) {
+// With several rounds the ratio column is the median of the per-round ratios
+// (each round's pair of numbers was measured close together), not the ratio
+// of the two medians.
+function pairedRatio(rounds, key, field, fallback) {
+  const xs = rounds
+    .map((runs) => [runs[0]?.results?.[key]?.[field], runs[1]?.results?.[key]?.[field]])
+    .filter(([a, b]) => a != null && b != null && a !== 0)
+    .map(([a, b]) => b / a)
+    .sort((a, b) => a - b);
+  if (rounds.length < 2 || xs.length === 0) return fallback;
+  const m = Math.floor(xs.length / 2);
+  const med = xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+  return `${med.toFixed(2)}x`;
+}
+
+function report(opts, runs, info, rounds) {
   const labels = runs.map((r) => r.label);
   const compare = runs.length === 2;
   const header = ['op', 'clients', 'metric', ...labels];
@@ -169,7 +279,7 @@ function report(opts, runs, info) {
       for (const [name, field, digits] of METRICS) {
         const vals = runs.map((r) => r.results?.[key]?.[field]);
         const row = [opLabel, clients, name, ...vals.map((v) => fmtNum(v, digits))];
-        if (compare) row.push(ratio(vals[1], vals[0]));
+        if (compare) row.push(pairedRatio(rounds, key, field, ratio(vals[1], vals[0])));
         rows.push(row);
       }
       const errs = runs.map((r) => r.results?.[key]?.errors);
@@ -202,7 +312,7 @@ function report(opts, runs, info) {
   }
   lines.push(
     `- command: \`${commandLine()}\``,
-    `- ${opts.rounds} round(s), servers interleaved; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16)`,
+    `- ${opts.rounds} round(s)${opts.rounds > 1 ? ' (values: the round with the median ops/s per server; ratios: median of per-round ratios)' : ''}, ${opts.interleave ? 'servers running together, cells alternating between them' : 'one server at a time'}; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16)`,
     `- machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB RAM, ${info.kernel}, load average at start ${info.loadavg}`,
     `- data dirs: ${info.dataFs}`,
     `- etcd ${info.etcd}; load generator: Go clientv3 3.4 (${info.go}); node ${info.node}`,
@@ -224,33 +334,30 @@ async function main() {
   const info = machineInfo();
   const loadgen = buildLoadgen();
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new BenchError('--rounds: positive integer');
-  // rounds[i] is one complete pass over the servers (or the endpoint list).
-  const rounds = [];
-  let failed = false;
-  for (let round = 0; round < opts.rounds && !failed; round++) {
-    if (opts.rounds > 1) log(`round ${round + 1} of ${opts.rounds}`);
-    const runs = [];
-    if (opts.endpoints) {
-      const results = await runMatrix(loadgen, opts, opts.endpoints, null);
-      runs.push({ label: opts.endpoints, ok: true, results });
-    } else {
-      const kinds = serverKinds();
-      for (const key of opts.servers.split(',').map((s) => s.trim())) {
-        if (!kinds[key]) throw new BenchError(`unknown server ${key} (etcd, etcd-ts)`);
-        try {
-          runs.push({ label: kinds[key].label, ...(await benchServer(key, loadgen, opts)) });
-        } catch (e) {
-          if (!(e instanceof BenchError)) throw e;
-          failed = true;
-          log(`FAILED: ${e.message}`);
-          runs.push({ label: kinds[key].label, ok: false, error: e.message });
-        }
-      }
-    }
-    rounds.push(runs);
+  const kindKeys = opts.servers.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const key of kindKeys) {
+    if (!serverKinds()[key]) throw new BenchError(`unknown server ${key} (etcd, etcd-ts)`);
   }
+  // rounds[i] holds one result per server (or one for --endpoints).
+  let rounds = [];
+  if (opts.endpoints) {
+    for (let round = 0; round < opts.rounds; round++) {
+      if (opts.rounds > 1) log(`round ${round + 1} of ${opts.rounds}`);
+      rounds.push([{ label: opts.endpoints, ok: true, results: await runMatrix(loadgen, opts, opts.endpoints, null) }]);
+    }
+  } else if (opts.interleave) {
+    rounds = await interleavedRounds(kindKeys, loadgen, opts);
+  } else {
+    for (let round = 0; round < opts.rounds; round++) {
+      if (opts.rounds > 1) log(`round ${round + 1} of ${opts.rounds}`);
+      const runs = await sequentialRound(kindKeys, loadgen, opts);
+      rounds.push(runs);
+      if (runs.some((r) => !r.ok)) break;
+    }
+  }
+  const failed = rounds.some((runs) => runs.some((r) => !r.ok));
   const runs = medianRuns(rounds, opts);
-  const md = report(opts, runs, info);
+  const md = report(opts, runs, info, rounds);
   writeOutputs(md, { info, opts, rounds }, opts);
   if (failed) {
     process.stderr.write(`\nbench-kv: at least one server failed; see above.\n`);

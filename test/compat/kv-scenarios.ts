@@ -168,6 +168,8 @@ def('range: all keys (key "\\0", range_end "\\0")', { fresh: true }, () => [
   get(Buffer.from([0]), { rangeEnd: Buffer.from([0]) }),
   get(Buffer.from([0]), { rangeEnd: Buffer.from([0]), limit: 2 }),
   get(Buffer.from([0]), { rangeEnd: Buffer.from([0]), countOnly: true }),
+  get(Buffer.from([0])),
+  get(Buffer.from([0xff]), { rangeEnd: Buffer.from([0]) }),
 ]);
 
 def('revisions: an empty server is at revision 1 and the first write is at 2', { fresh: true }, () => [
@@ -313,6 +315,13 @@ def('range: min/max create revision filters', {}, ({ k }) => [
   getPrefix(k(''), { minCreateRevision: R(1), minModRevision: R(3), sortOrder: SortOrder.DESCEND, sortTarget: SortTarget.CREATE }),
 ]);
 
+def('txn: a read at the revision the txn itself creates', {}, ({ k }) => [
+  put(k('a'), '1'),
+  fails(ERR.futureRev, txn({ success: [oPut(k('a'), '2'), oGet(k('a'), { revision: R(2) })] })),
+  txn({ success: [oPut(k('b'), '1'), oGet(k('a'), { revision: R(1) })] }),
+  getPrefix(k('')),
+]);
+
 // -- sort ----------------------------------------------------------------------
 
 /**
@@ -350,6 +359,30 @@ def('range: sort with limit, count and filters', {}, ({ k }) => [
   getPrefix(k(''), { sortTarget: SortTarget.MOD, sortOrder: SortOrder.DESCEND, limit: 2, minModRevision: R(4) }),
   getPrefix(k(''), { sortTarget: SortTarget.VALUE, sortOrder: SortOrder.ASCEND, countOnly: true }),
   getPrefix(k(''), { sortTarget: SortTarget.MOD, sortOrder: SortOrder.DESCEND, revision: R(4) }),
+]);
+
+def('range: sort ties keep key order (ascending and descending)', {}, ({ k }) => [
+  txn({ success: [oPut(k('c'), 'same'), oPut(k('a'), 'same'), oPut(k('d'), 'same'), oPut(k('b'), 'same')] }),
+  put(k('e'), 'same'),
+  getPrefix(k(''), { sortTarget: SortTarget.CREATE, sortOrder: SortOrder.DESCEND }),
+  getPrefix(k(''), { sortTarget: SortTarget.MOD, sortOrder: SortOrder.ASCEND }),
+  getPrefix(k(''), { sortTarget: SortTarget.VALUE, sortOrder: SortOrder.DESCEND, limit: 3 }),
+  getPrefix(k(''), { sortTarget: SortTarget.VERSION, sortOrder: SortOrder.DESCEND }),
+]);
+
+/** 100 keys written in one txn, with values in a scrambled order: sorting by value has no ties. */
+const scrambled = (k: Ctx['k']): Message[] =>
+  Array.from({ length: 100 }, (_, i) => oPut(k(`k${String(i).padStart(3, '0')}`), `v${String((i * 37) % 100).padStart(3, '0')}`));
+
+def('range: sorting and limiting many keys', {}, ({ k }) => [
+  txn({ success: scrambled(k) }),
+  getPrefix(k(''), { sortTarget: SortTarget.VALUE, sortOrder: SortOrder.ASCEND, limit: 10 }),
+  getPrefix(k(''), { sortTarget: SortTarget.VALUE, sortOrder: SortOrder.DESCEND, limit: 5, keysOnly: true }),
+  getPrefix(k(''), { sortTarget: SortTarget.KEY, sortOrder: SortOrder.DESCEND, limit: 3 }),
+  getPrefix(k(''), { limit: 7, keysOnly: true }),
+  get(k('k050'), { rangeEnd: prefixEnd(k('')), countOnly: true }),
+  delPrefix(k('k0'), { prevKv: true }),
+  getPrefix(k(''), { countOnly: true }),
 ]);
 
 def('range: sort order values outside the enum are not validated', {}, ({ k }) => [

@@ -69,16 +69,31 @@ export interface Target {
 
 /**
  * The reference (real etcd) and the candidates. By default the candidate is
- * etcd-ts. DIFF_ONLY_ETCD=1 replaces it with a second real etcd, which checks
- * that the table itself is deterministic; it is announced on stderr.
+ * etcd-ts; DIFF_CANDIDATES=etcd-ts,etcd runs several. DIFF_ONLY_ETCD=1 makes
+ * the only candidate a second real etcd, which checks that the tables
+ * themselves are deterministic; it is announced on stderr.
  */
 export function targetsFromEnv(): { reference: Target; candidates: Target[] } {
   const reference: Target = { label: 'etcd', kind: 'etcd' };
+  let kinds: ServerKind[] = ['etcd-ts'];
   if (process.env['DIFF_ONLY_ETCD'] === '1') {
     process.stderr.write('DIFF_ONLY_ETCD=1: etcd-ts is NOT tested; the candidate is a second real etcd\n');
-    return { reference, candidates: [{ label: 'etcd#2', kind: 'etcd' }] };
+    kinds = ['etcd'];
+  } else if (process.env['DIFF_CANDIDATES'] !== undefined) {
+    kinds = process.env['DIFF_CANDIDATES'].split(',').map((x) => {
+      const kind = x.trim();
+      if (kind !== 'etcd' && kind !== 'etcd-ts') throw new Error(`DIFF_CANDIDATES: unknown server kind "${kind}"`);
+      return kind;
+    });
+    if (!kinds.includes('etcd-ts')) process.stderr.write(`DIFF_CANDIDATES=${kinds.join(',')}: etcd-ts is NOT tested\n`);
   }
-  return { reference, candidates: [{ label: 'etcd-ts', kind: 'etcd-ts' }] };
+  const seen = new Map<string, number>([['etcd', 1]]);
+  const candidates = kinds.map((kind) => {
+    const n = (seen.get(kind) ?? 0) + 1;
+    seen.set(kind, n);
+    return { kind, label: n === 1 ? kind : `${kind}#${n}` };
+  });
+  return { reference, candidates };
 }
 
 interface Side {

@@ -59,21 +59,45 @@ const INT64_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']
 
 /** Per scalar type: wire type, writer method(s), reader method(s), TS type, default. */
 const SCALARS = {
-  double: { wt: 1, w: 'double', r: 'double', ts: 'number', def: '0' },
-  float: { wt: 5, w: 'float', r: 'float', ts: 'number', def: '0' },
-  int32: { wt: 0, w: 'int32', r: 'int32', ts: 'number', def: '0' },
-  uint32: { wt: 0, w: 'uint32', r: 'uint32', ts: 'number', def: '0' },
-  sint32: { wt: 0, w: 'sint32', r: 'sint32', ts: 'number', def: '0' },
-  fixed32: { wt: 5, w: 'fixed32', r: 'fixed32', ts: 'number', def: '0' },
-  sfixed32: { wt: 5, w: 'sfixed32', r: 'sfixed32', ts: 'number', def: '0' },
-  int64: { wt: 0, w: 'int64Number', wBig: 'int64', r: 'int64Number', rBig: 'int64Big' },
-  uint64: { wt: 0, w: 'uint64Number', wBig: 'uint64', r: 'uint64Number', rBig: 'uint64Big' },
-  sint64: { wt: 0, w: 'sint64Number', wBig: 'sint64', r: 'sint64Number', rBig: 'sint64Big' },
-  fixed64: { wt: 1, w: 'fixed64', wBig: 'fixed64', r: 'fixed64Number', rBig: 'fixed64Big' },
-  sfixed64: { wt: 1, w: 'fixed64', wBig: 'fixed64', r: 'sfixed64Number', rBig: 'sfixed64Big' },
-  bool: { wt: 0, w: 'bool', r: 'bool', ts: 'boolean', def: 'false' },
-  string: { wt: 2, w: 'string', r: 'string', ts: 'string', def: "''" },
-  bytes: { wt: 2, w: 'bytes', r: 'bytes', ts: 'Buffer', def: '$EMPTY_BUFFER' },
+  double: { wt: 1, w: 'double', r: 'double', ts: 'number', def: '0', size: '8' },
+  float: { wt: 5, w: 'float', r: 'float', ts: 'number', def: '0', size: '4' },
+  int32: { wt: 0, w: 'int32', r: 'int32', ts: 'number', def: '0', size: '$size.int32Size' },
+  uint32: { wt: 0, w: 'uint32', r: 'uint32', ts: 'number', def: '0', size: '$size.varint32Size' },
+  sint32: { wt: 0, w: 'sint32', r: 'sint32', ts: 'number', def: '0', size: '$size.sint32Size' },
+  fixed32: { wt: 5, w: 'fixed32', r: 'fixed32', ts: 'number', def: '0', size: '4' },
+  sfixed32: { wt: 5, w: 'sfixed32', r: 'sfixed32', ts: 'number', def: '0', size: '4' },
+  int64: {
+    wt: 0,
+    w: 'int64Number',
+    wBig: 'int64',
+    r: 'int64Number',
+    rBig: 'int64Big',
+    size: '$size.int64NumberSize',
+    sizeBig: '$size.int64Size',
+  },
+  uint64: {
+    wt: 0,
+    w: 'uint64Number',
+    wBig: 'uint64',
+    r: 'uint64Number',
+    rBig: 'uint64Big',
+    size: '$size.uint64NumberSize',
+    sizeBig: '$size.uint64Size',
+  },
+  sint64: {
+    wt: 0,
+    w: 'sint64Number',
+    wBig: 'sint64',
+    r: 'sint64Number',
+    rBig: 'sint64Big',
+    size: '$size.sint64NumberSize',
+    sizeBig: '$size.sint64Size',
+  },
+  fixed64: { wt: 1, w: 'fixed64', wBig: 'fixed64', r: 'fixed64Number', rBig: 'fixed64Big', size: '8', sizeBig: '8' },
+  sfixed64: { wt: 1, w: 'fixed64', wBig: 'fixed64', r: 'sfixed64Number', rBig: 'sfixed64Big', size: '8', sizeBig: '8' },
+  bool: { wt: 0, w: 'bool', r: 'bool', ts: 'boolean', def: 'false', size: '1' },
+  string: { wt: 2, w: 'string', r: 'string', ts: 'string', def: "''", size: '$size.stringSize' },
+  bytes: { wt: 2, w: 'bytes', r: 'bytes', ts: 'Buffer', def: '$EMPTY_BUFFER', size: '$size.bytesSize' },
 };
 
 // ---------------------------------------------------------------------------
@@ -154,6 +178,7 @@ function describeField(f, pkg, refs) {
     d.kind = 'enum';
     d.ref = typeRef(rt, pkg, refs, false);
     d.wt = 0;
+    d.size = '$size.int32Size';
     const first = Object.values(rt.values)[0];
     d.def = String(first ?? 0);
   } else {
@@ -168,11 +193,13 @@ function describeField(f, pkg, refs) {
       d.r = d.big ? s.rBig : s.r;
       d.ts = d.big ? 'bigint' : 'number';
       d.def = d.big ? '0n' : '0';
+      d.size = d.big ? s.sizeBig : s.size;
     } else {
       d.w = s.w;
       d.r = s.r;
       d.ts = s.ts;
       d.def = s.def;
+      d.size = s.size;
     }
   }
   d.packed = d.repeated && d.kind !== 'message' && d.wt !== 2 ? f.packed : false;
@@ -234,14 +261,30 @@ function writeValue(d, v, indent) {
     return (
       `${indent}if (${v} instanceof $PreEncoded) w.bytes(${v}.bytes);\n` +
       `${indent}else {\n` +
-      `${indent}  const mark = w.fork();\n` +
+      `${indent}  w.uint32(${sizeFn(d)}(${v}));\n` +
       `${indent}  ${enc}(${v}, w);\n` +
-      `${indent}  w.join(mark);\n` +
       `${indent}}\n`
     );
   }
   if (d.kind === 'enum') return `${indent}w.int32(${v});\n`;
   return `${indent}w.${d.w}(${v});\n`;
+}
+
+/** Name of the size function of a message-typed field. */
+function sizeFn(d) {
+  return d.ref.local ? `size$${d.ref.name}` : `${d.ref.full}.encodedSize`;
+}
+
+/** Expression for the encoded size of one value `v` (no tag). */
+function valueSize(d, v) {
+  if (d.kind === 'message') {
+    return `(${v} instanceof $PreEncoded ? $size.delimitedSize(${v}.bytes.length) : $size.delimitedSize(${sizeFn(d)}(${v})))`;
+  }
+  return /^[0-9]+$/.test(d.size) ? d.size : `${d.size}(${v})`;
+}
+
+function tagSize(tag) {
+  return tag < 0x80 ? 1 : tag < 0x4000 ? 2 : tag < 0x200000 ? 3 : tag < 0x10000000 ? 4 : 5;
 }
 
 /** Condition under which a non-oneof singular value `v` differs from its default. */
@@ -333,9 +376,10 @@ function emitMessage(t, pkg, refs) {
       if (d.packed) {
         s += `  if (${v} != null && ${v}.length !== 0) {\n`;
         s += `    ${writeTag(((d.id << 3) | 2) >>> 0)}\n`;
-        s += `    const mark = w.fork();\n`;
+        s += `    let size = 0;\n`;
+        s += `    for (let i = 0; i < ${v}.length; i++) size += ${valueSize(d, `${v}[i]!`)};\n`;
+        s += `    w.uint32(size);\n`;
         s += `    for (let i = 0; i < ${v}.length; i++) ${d.kind === 'enum' ? 'w.int32' : `w.${d.w}`}(${v}[i]!);\n`;
-        s += `    w.join(mark);\n`;
         s += `  }\n`;
       } else {
         s += `  if (${v} != null) {\n`;
@@ -357,13 +401,44 @@ function emitMessage(t, pkg, refs) {
   if (fields.length === 0) s += `  void m;\n  void w;\n`;
   s += `}\n\n`;
 
+  // Size.
+  s += `function size$${name}(m: ${name}Init): number {\n`;
+  s += `  let n = 0;\n`;
+  for (const d of byNumber) {
+    const v = `f${d.id}`;
+    s += `  const ${v} = m.${d.name};\n`;
+    if (d.repeated) {
+      if (d.packed) {
+        s += `  if (${v} != null && ${v}.length !== 0) {\n`;
+        s += `    let size = 0;\n`;
+        s += `    for (let i = 0; i < ${v}.length; i++) size += ${valueSize(d, `${v}[i]!`)};\n`;
+        s += `    n += ${tagSize(((d.id << 3) | 2) >>> 0)} + $size.delimitedSize(size);\n`;
+        s += `  }\n`;
+      } else {
+        s += `  if (${v} != null) {\n`;
+        s += `    n += ${tagSize(d.tag)} * ${v}.length;\n`;
+        s += `    for (let i = 0; i < ${v}.length; i++) {\n`;
+        s += `      const x = ${v}[i]!;\n`;
+        s += `      n += ${valueSize(d, 'x')};\n`;
+        s += `    }\n`;
+        s += `  }\n`;
+      }
+    } else {
+      const cond = d.oneof ? `${v} != null` : presentCond(d, v);
+      s += `  if (${cond}) n += ${tagSize(d.tag)} + ${valueSize(d, v)};\n`;
+    }
+  }
+  if (fields.length === 0) s += `  void m;\n`;
+  s += `  return n;\n`;
+  s += `}\n\n`;
+
   // Decoder.
   const literal = fields
     .filter((d) => !d.oneof)
     .map((d) => `${d.prop}: ${d.repeated ? '[]' : d.kind === 'message' ? 'undefined' : d.def}`)
     .join(', ');
   s += `function decode$${name}(r: $Reader, end: number): ${name} {\n`;
-  s += `  const m: ${name} = { ${literal} };\n`;
+  s += `  const m: ${name} = ${literal ? `{ ${literal} }` : '{}'};\n`;
   s += `  while (r.pos < end) {\n`;
   s += `    const t = r.uint32();\n`;
   if (fields.length === 0) {
@@ -421,8 +496,8 @@ function emitMessage(t, pkg, refs) {
       if (ce === v) return `${d.prop}: ${v} ?? ${d.def}`;
       return `${d.prop}: ${v} == null ? ${d.def} : ${ce}`;
     });
-    s += `  if (i === undefined) return { ${literal} };\n`;
-    s += `  const m: ${name} = {\n${parts.map((p) => `    ${p},\n`).join('')}  };\n`;
+    s += `  if (i === undefined) return ${literal ? `{ ${literal} }` : '{}'};\n`;
+    s += parts.length > 0 ? `  const m: ${name} = {\n${parts.map((p) => `    ${p},\n`).join('')}  };\n` : `  const m: ${name} = {};\n`;
     for (const d of fields.filter((x) => x.oneof)) {
       s += `  if (i.${d.name} != null) m.${d.name} = ${createExpr(d, `i.${d.name}`)};\n`;
     }
@@ -434,7 +509,8 @@ function emitMessage(t, pkg, refs) {
   s += `export const ${name}: $MessageType<${name}, ${name}Init> = {\n`;
   s += `  fullName: '${t.fullName.replace(/^\./, '')}',\n`;
   s += `  create: create$${name},\n`;
-  s += `  encode: (m) => $encodeWith(m, encode$${name}),\n`;
+  s += `  encode: (m) => $encodeExact(m, size$${name}(m), encode$${name}),\n`;
+  s += `  encodedSize: size$${name},\n`;
   s += `  encodeTo: encode$${name},\n`;
   s += `  decode: (b) => {\n`;
   s += `    const r = new $Reader(b);\n`;
@@ -451,32 +527,23 @@ function emitPackage(pkg, entry) {
   const refs = new Map();
   const parts = [];
   for (const e of entry.enums) parts.push(emitEnum(e));
-  let usesBuffer = false;
-  let usesToBuffer = false;
-  let usesCodecError = false;
-  for (const t of entry.types) {
-    const { code, fields } = emitMessage(t, pkg, refs);
-    parts.push(code);
-    for (const d of fields) {
-      if (d.kind === 'scalar' && d.scalar === 'bytes') {
-        usesBuffer = true;
-        usesToBuffer = true;
-      }
-    }
-    if (code.includes('new $CodecError(')) usesCodecError = true;
-  }
+  for (const t of entry.types) parts.push(emitMessage(t, pkg, refs).code);
+  const body = parts.join('\n');
+  const uses = (id) => body.includes(id);
   let head = HEADER;
   head += `/* eslint-disable */\n`;
-  if (usesCodecError) head += `import { CodecError as $CodecError } from '../codec/codec-error.js';\n`;
+  if (uses('$CodecError')) head += `import { CodecError as $CodecError } from '../codec/codec-error.js';\n`;
   head += `import type { MessageType as $MessageType } from '../codec/message-type.js';\n`;
-  head += `import { PreEncoded as $PreEncoded } from '../codec/pre-encoded.js';\n`;
+  if (uses('$PreEncoded')) head += `import { PreEncoded as $PreEncoded } from '../codec/pre-encoded.js';\n`;
   head += `import { Reader as $Reader } from '../codec/reader.js';\n`;
-  if (usesBuffer || usesToBuffer) head += `import { EMPTY_BUFFER as $EMPTY_BUFFER, toBuffer as $toBuffer } from '../codec/to-buffer.js';\n`;
-  head += `import { encodeWith as $encodeWith, type Writer as $Writer } from '../codec/writer.js';\n`;
+  if (uses('$size.')) head += `import * as $size from '../codec/sizes.js';\n`;
+  const buf = [uses('$EMPTY_BUFFER') && 'EMPTY_BUFFER as $EMPTY_BUFFER', uses('$toBuffer') && 'toBuffer as $toBuffer'].filter(Boolean);
+  if (buf.length > 0) head += `import { ${buf.join(', ')} } from '../codec/to-buffer.js';\n`;
+  head += `import { encodeExact as $encodeExact, type Writer as $Writer } from '../codec/writer.js';\n`;
   for (const [p, isValue] of [...refs.entries()].sort()) {
     head += isValue ? `import * as ${p} from './${p}.js';\n` : `import type * as ${p} from './${p}.js';\n`;
   }
-  return `${head}\n${parts.join('\n')}`;
+  return `${head}\n${body}`;
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ export * as v3electionpb from './gen/v3electionpb.js';
 export * as leasepb from './gen/leasepb.js';
 export * as raftpb from './gen/raftpb.js';
 
-export { Writer, encodeWith } from './codec/writer.js';
+export { Writer } from './codec/writer.js';
 export { Reader } from './codec/reader.js';
 export { PreEncoded } from './codec/pre-encoded.js';
 export { CodecError, type CodecErrorCode } from './codec/codec-error.js';

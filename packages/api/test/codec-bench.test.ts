@@ -1,5 +1,6 @@
 // Microbenchmark printout of the hot codec paths (no timing assertions).
 // protobufjs's reflection codec over the same .proto files is shown for scale.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -7,7 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PreEncoded, etcdserverpb, mvccpb } from '../src/index.js';
 
-const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../proto');
+// The package directory, whether this runs from test/ or from dist/test/.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PROTO_DIR = path.resolve(HERE, existsSync(path.join(HERE, '../proto')) ? '../proto' : '../../proto');
 const BUDGET_MS = Number(process.env.CODEC_BENCH_MS ?? 270);
 
 /**

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CodecError, PreEncoded, Writer, etcdserverpb, mvccpb, raftpb } from '../src/index.js';
 
-const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// The package directory, whether this runs from test/ or from dist/test/.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const API_DIR = path.resolve(HERE, existsSync(path.join(HERE, '../proto')) ? '..' : '../..');
 
 function throwsCode(f: () => unknown, code: string): void {
   try {
@@ -226,12 +228,28 @@ test('encodeTo writes fields without a length prefix; nested encode calls are in
   assert.is(b.toString('hex'), '0a0162');
 });
 
-test('large messages encode beyond the scratch buffer', () => {
+test('large messages', () => {
   const value = Buffer.alloc(3 * 1024 * 1024, 1);
   const b = etcdserverpb.PutRequest.encode({ key: 'big', value });
   const d = etcdserverpb.PutRequest.decode(b);
   assert.is(d.value.length, value.length);
   assert.is(etcdserverpb.PutRequest.encode({ key: 'small' }).toString('hex'), '0a05736d616c6c');
+});
+
+test('strings of every length class round-trip through message codecs; encodedSize is exact', () => {
+  const names = ['', 'a', 'é'.repeat(21), 'é'.repeat(63), '€'.repeat(64), '😀'.repeat(32), 'x\ud800y', '\udc00', 'n'.repeat(65), '€'.repeat(5000)];
+  for (const name of names) {
+    const m: etcdserverpb.MemberInit = { ID: 0xffffffffffffffffn, name, peerURLs: [name, 'http://a:2380'], clientURLs: [] };
+    const b = etcdserverpb.Member.encode(m);
+    assert.is(etcdserverpb.Member.encodedSize(m), b.length);
+    const d = etcdserverpb.Member.decode(b);
+    const expected = Buffer.from(name, 'utf8').toString('utf8');
+    assert.is(d.name, expected);
+    assert.is(d.peerURLs[0], expected);
+    assert.is(d.ID, 0xffffffffffffffffn);
+  }
+  const big: etcdserverpb.RangeResponseInit = { kvs: [{ key: 'k', value: Buffer.alloc(20000) }, new PreEncoded(mvccpb.KeyValue.encode({ key: 'x' }))] };
+  assert.is(etcdserverpb.RangeResponse.encodedSize(big), etcdserverpb.RangeResponse.encode(big).length);
 });
 
 test('generator output is deterministic and needs no .proto at run time', () => {

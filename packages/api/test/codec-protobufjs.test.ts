@@ -1,5 +1,6 @@
 // Cross-checks the generated codecs against protobufjs's reflection codec
 // over the same .proto files, in both directions and byte for byte.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -7,7 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { etcdserverpb, leasepb, mvccpb, raftpb, v3electionpb, type MessageType } from '../src/index.js';
 
-const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../proto');
+// The package directory, whether this runs from test/ or from dist/test/.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PROTO_DIR = path.resolve(HERE, existsSync(path.join(HERE, '../proto')) ? '../proto' : '../../proto');
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));

@@ -157,6 +157,14 @@ export class InvariantChecker {
     if (e.index > this.maxApplied) this.maxApplied = e.index;
   }
 
+  /** An entry delivered again after a restart must be the one applied before. */
+  onReplay(node: SimNode, e: Entry): void {
+    const have = this.appliedAt.get(e.index);
+    if (have !== undefined && (have.term !== e.term || have.data !== bytesKey(e.data))) {
+      this.fail(`state machine safety: ${node.id} replayed a different entry at ${e.index}`);
+    }
+  }
+
   onState(node: SimNode, index: number, hash: number): void {
     const h = this.stateAt.get(index);
     if (h === undefined) this.stateAt.set(index, hash);
@@ -214,6 +222,14 @@ export interface SimNodeOptions {
   /** Whether the state machine survives crashes (restart with config.applied). */
   readonly durableStateMachine: boolean;
   readonly storage?: MemoryStorage;
+  /**
+   * How the member learns its configuration: 'peers' from the config (static
+   * membership); 'bootstrap' from AddNode entries it writes on first start;
+   * 'join' from the leader (log or snapshot). Except with 'peers', a restart
+   * replays committed entries after the snapshot so that conf changes are
+   * applied again, skipping entries the state machine already has.
+   */
+  readonly mode?: 'peers' | 'bootstrap' | 'join';
 }
 
 /** One member and its shell. The MemoryStorage holds exactly what was persisted. */
@@ -234,13 +250,15 @@ export class SimNode {
   readonly applied: Entry[] = [];
   recordApplied = false;
   restarts = 0;
+  /** Entries up to here were applied before a restart: only their conf changes are applied again. */
+  private skipUpTo = 0;
 
   constructor(opts: SimNodeOptions) {
     this.id = opts.id;
     this.opts = opts;
     this.storage = opts.storage ?? new MemoryStorage();
     this.persistedHardState = this.storage.initialState().hardState;
-    this.confState = { voters: opts.peers, learners: opts.learners ?? [] };
+    this.confState = opts.mode === 'join' ? { voters: [], learners: [] } : { voters: opts.peers, learners: opts.learners ?? [] };
     this.start();
   }
 
@@ -255,8 +273,13 @@ export class SimNode {
       this.sm = snap.metadata.index > 0 ? decodeSm(snap.data) : initialStateMachine;
       this.applied.length = 0;
     }
-    const withPeers = isEmptyConfState(snapCs);
-    if (!withPeers) this.confState = snapCs;
+    const replay = (this.opts.mode ?? 'peers') !== 'peers';
+    const withPeers = !replay && isEmptyConfState(snapCs);
+    // With replay, the conf changes after the snapshot rebuild the rest.
+    if (!isEmptyConfState(snapCs)) this.confState = snapCs;
+    else if (replay) this.confState = { voters: [], learners: [] };
+    this.skipUpTo = replay ? this.sm.applied : 0;
+    const applied = replay ? snap.metadata.index : this.sm.applied;
     const cfg: RaftConfig = {
       id: this.id,
       electionTick: this.opts.electionTick,
@@ -270,10 +293,13 @@ export class SimNode {
       ...(withPeers ? { peers: this.opts.peers, learners: this.opts.learners ?? [] } : {}),
       // The snapshot may be newer than the compaction point (firstIndex-1), so
       // the applied index is always passed, as a shell restoring from a snapshot does.
-      ...(this.sm.applied > 0 ? { applied: this.sm.applied } : {}),
+      ...(applied > 0 ? { applied } : {}),
       ...(this.opts.maxCommittedSizePerReady === undefined ? {} : { maxCommittedSizePerReady: this.opts.maxCommittedSizePerReady }),
     };
     this.rn = new RawNode(cfg);
+    if (this.opts.mode === 'bootstrap' && this.storage.lastIndex() === 0) {
+      this.rn.bootstrap(this.opts.peers.map((id) => ({ id })));
+    }
     this.leaderTerm = 0;
     this.lcChecked = 0;
     this.persistedHardState = this.storage.initialState().hardState;
@@ -331,6 +357,11 @@ export class SimNode {
       this.confState = rd.snapshot.metadata.confState;
     }
     for (const e of rd.committedEntries) {
+      if (e.index <= this.skipUpTo) {
+        checker.onReplay(this, e);
+        if (e.type === EntryType.ConfChange) this.confState = rn.applyConfChange(decodeConfChange(e.data));
+        continue;
+      }
       if (e.index !== this.sm.applied + 1) checker.fail(`${this.id} applied ${e.index} after ${this.sm.applied}`);
       let hash = this.sm.hash;
       if (e.type === EntryType.Normal && e.data.byteLength > 0) hash = fnv(fnv(hash, e.data), enc(String(e.index)));
@@ -381,6 +412,9 @@ export interface ClusterOptions {
   readonly seed?: number;
   /** Pre-filled storages (a member's persisted log and hard state). */
   readonly storages?: ReadonlyMap<NodeId, MemoryStorage>;
+  /** 'bootstrap' writes the initial configuration as AddNode entries (so that joining members can learn it). */
+  readonly mode?: 'peers' | 'bootstrap';
+  readonly durableStateMachine?: boolean;
 }
 
 /**
@@ -412,7 +446,8 @@ export class Cluster {
         maxSizePerMsg: opts.maxSizePerMsg ?? 1024 * 1024,
         maxInflightMsgs: opts.maxInflightMsgs ?? 256,
         random: seededRandom((opts.seed ?? 1) * 1009 + Number(id)),
-        durableStateMachine: false,
+        durableStateMachine: opts.durableStateMachine ?? false,
+        mode: opts.mode ?? 'peers',
         ...(storage === undefined ? {} : { storage }),
       });
       n.recordApplied = true;
@@ -432,10 +467,11 @@ export class Cluster {
     return rn;
   }
 
-  /** Adds a member with empty storage (the configuration it learns from the leader). */
-  addNode(id: NodeId, peers: readonly NodeId[], learners: readonly NodeId[] = []): SimNode {
+  /** Adds a member with empty storage; it learns the configuration from the leader. */
+  addNode(id: NodeId): SimNode {
     const any = [...this.nodes.values()][0]!.opts;
-    const n = new SimNode({ ...any, id, peers, learners, random: seededRandom(7919 + Number(id)) });
+    const { storage: _storage, ...rest } = any;
+    const n = new SimNode({ ...rest, id, peers: [], learners: [], mode: 'join', random: seededRandom(7919 + Number(id)) });
     n.recordApplied = true;
     this.nodes.set(id, n);
     return n;
@@ -709,15 +745,18 @@ export function simulate(opts: SimulationOptions): SimulationResult {
     }
   };
 
-  const propose = (n: SimNode, data: string): void => {
+  const propose = (n: SimNode, data: string): boolean => {
+    let ok = true;
     try {
       n.rn!.propose(enc(data));
       log(`propose ${data} at ${n.id}`);
     } catch (err) {
       if (!(err instanceof ErrProposalDropped)) throw err;
       log(`propose ${data} at ${n.id} dropped`);
+      ok = false;
     }
     processNode(n.id);
+    return ok;
   };
 
   const live = (): SimNode[] => [...nodes.values()].filter((n) => n.alive);
@@ -827,9 +866,9 @@ export function simulate(opts: SimulationOptions): SimulationResult {
         const l = leaders[0]!;
         const agreed = all.every((n) => n.rn!.status().lead === l.id);
         if (agreed) {
-          propose(l, marker);
-          proposed = true;
-          continue;
+          // Dropped while a leadership transfer is in progress: retry later.
+          proposed = propose(l, marker);
+          if (proposed) continue;
         }
       }
       if (++livenessTicks > limit) {

@@ -13,6 +13,8 @@ export interface MessageType<T, I> {
   create(init?: I): T;
   /** The encoding of `m` in a new Buffer. */
   encode(m: I): Buffer;
+  /** Number of bytes encode(m) produces. */
+  encodedSize(m: I): number;
   /** Appends the fields of `m` (no length prefix) to `w`. */
   encodeTo(m: I, w: Writer): void;
   /** Decodes a whole buffer. Bytes fields are views into `b`. */

@@ -308,9 +308,7 @@ export class Reader {
     const e = this.end();
     const s = this.pos;
     this.pos = e;
-    // Buffer#slice returns a view (unlike Uint8Array#slice) and is several
-    // times faster than subarray, which goes through the species constructor.
-    return this.buf.slice(s, e);
+    return this.buf.subarray(s, e);
   }
 
   /** Length-prefixed UTF-8; invalid sequences become U+FFFD. */

@@ -1,4 +1,5 @@
 import { CodecError } from './codec-error.js';
+import { utf8Length, varint32Size } from './sizes.js';
 
 const TWO_32 = 4294967296;
 const MAX_U64 = 0xffffffffffffffffn;
@@ -14,13 +15,19 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 
+function varint64Size(lo: number, hi: number): number {
+  if (hi === 0) return varint32Size(lo);
+  return hi < 0x8 ? 5 : hi < 0x400 ? 6 : hi < 0x20000 ? 7 : hi < 0x1000000 ? 8 : hi < 0x80000000 ? 9 : 10;
+}
+
 /**
  * Protocol-buffers encoder into one growable buffer.
  *
  * Invariant: bytes [0, pos) are the output so far; buf.length >= pos.
- * Sub-messages are written with fork()/join(): fork reserves one length byte,
- * join writes the real length and, only if it needs more than one byte, moves
- * the body right (one native memmove per sub-message of 128 bytes or more).
+ * Generated codecs know every sub-message's size before writing it, so they
+ * write length prefixes directly. fork()/join() serve bodies of unknown
+ * length: fork reserves one length byte, join writes the real length and,
+ * only if it needs more than one byte, moves the body right.
  */
 export class Writer {
   buf: Buffer;
@@ -61,7 +68,7 @@ export class Writer {
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = Math.max(64, this.buf.length * 2);
     while (cap < need) cap *= 2;
     const next = Buffer.allocUnsafe(cap);
     this.buf.copy(next, 0, 0, this.pos);
@@ -82,7 +89,13 @@ export class Writer {
   /** Varint of v taken as an unsigned 32-bit integer. */
   uint32(v: number): void {
     v >>>= 0;
-    if (this.pos + 5 > this.buf.length) this.ensure(5);
+    if (v < 128) {
+      if (this.pos >= this.buf.length) this.ensure(1);
+      this.buf[this.pos++] = v;
+      return;
+    }
+    // Capacity checks are exact so that a buffer sized by the size functions never grows.
+    if (this.pos + 5 > this.buf.length) this.ensure(varint32Size(v));
     const b = this.buf;
     let p = this.pos;
     while (v > 127) {
@@ -109,7 +122,7 @@ export class Writer {
 
   /** Varint of the 64-bit value hi:lo (both unsigned 32-bit). */
   varint64(lo: number, hi: number): void {
-    if (this.pos + 10 > this.buf.length) this.ensure(10);
+    if (this.pos + 10 > this.buf.length) this.ensure(varint64Size(lo, hi));
     const b = this.buf;
     let p = this.pos;
     while (hi !== 0) {
@@ -292,12 +305,12 @@ export class Writer {
   /** Length-prefixed UTF-8; lone surrogates become U+FFFD, as Buffer does. */
   string(s: string): void {
     const n = s.length;
-    if (n <= 42) {
-      // At most 126 bytes of UTF-8: a one-byte length, encoded in place.
-      if (this.pos + 1 + n * 3 > this.buf.length) this.ensure(1 + n * 3);
+    if (n <= 64) {
+      const len = utf8Length(s);
+      this.uint32(len);
+      if (this.pos + len > this.buf.length) this.ensure(len);
       const b = this.buf;
-      const start = this.pos;
-      let p = start + 1;
+      let p = this.pos;
       for (let i = 0; i < n; i++) {
         let c = s.charCodeAt(i);
         if (c < 0x80) {
@@ -324,7 +337,6 @@ export class Writer {
           b[p++] = 0x80 | (c & 63);
         }
       }
-      b[start] = p - start - 1;
       this.pos = p;
       return;
     }

@@ -77,6 +77,7 @@ function defaultsWithAction(action: 'help' | 'version'): ServerConfig {
  * flags not given, then validation. With --config-file (or ETCD_CONFIG_FILE),
  * the file alone configures the server and other flags and variables are
  * ignored. --help and --version return a config whose `action` says so.
+ * `argv` holds the arguments only (process.argv.slice(2)).
  * Throws ConfigError.
  */
 export function parseServerConfig(

@@ -9,7 +9,7 @@ export const ETCD_MIN_CLUSTER_VERSION = '3.0.0';
 
 /**
  * The text printed by --version. The first line is the etcd version line that
- * tooling written for etcd parses ("etcd Version: X"); the second names the
+ * scripts written for etcd parse ("etcd Version: X"); the second names the
  * etcd-ts release; the rest follows etcd's layout with Node.js in place of Go.
  */
 export function formatVersion(): string {

@@ -3,14 +3,23 @@
  * on the client URLs (and HTTP metrics/health on the metrics URLs). The handle's
  * close() stops accepting requests, stops raft, and closes the WAL and backend.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { bindGrpc, createGrpcServer } from '../api/grpc-server.js';
+import { createGrpcServer } from '../api/grpc-server.js';
+import { ETCD_CLUSTER_VERSION } from '../config/version.js';
+import { createHttpHandler } from '../http/create-http-handler.js';
+import type { HealthStatus } from '../http/health-status.js';
+import { listenClientPort, type ClientPortHandle } from '../http/listen-client-port.js';
+import { createServerMetrics } from '../http/metrics.js';
+import { startHttpServer, type HttpServerHandle } from '../http/start-http-server.js';
 import { defaultServerConfig, type ServerConfigOverrides } from '../config/default-server-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { createLogger } from '../util/logger.js';
+import { AutoCompactor } from './auto-compactor.js';
 import { bootstrap } from './bootstrap.js';
 import { EtcdServer } from './etcd-server.js';
+
+const SHUTDOWN_GRACE_MS = 2000;
 
 export interface ServerHandle {
   readonly server: EtcdServer;
@@ -66,14 +75,59 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     keepAliveIntervalMs: cfg.grpcKeepAliveIntervalMs,
     keepAliveTimeoutMs: cfg.grpcKeepAliveTimeoutMs,
   });
+  const metrics = createServerMetrics();
+  metrics.sample(metrics.hasLeader, () => (server.lead !== 0n ? 1 : 0));
+  metrics.sample(metrics.isLeader, () => (server.isLeader ? 1 : 0));
+  metrics.sample(metrics.proposalsCommittedTotal, () => server.commitIndex);
+  metrics.sample(metrics.proposalsAppliedTotal, () => server.appliedIndex);
+  metrics.sample(metrics.dbTotalSizeInBytes, () => server.backend.size());
+  metrics.sample(metrics.dbTotalSizeInUseInBytes, () => server.backend.sizeInUse());
+  metrics.sample(metrics.keysTotal, () => server.kv.index.size);
+  metrics.sample(metrics.currentRevision, () => server.kv.currentRev);
+  metrics.sample(metrics.compactRevision, () => Math.max(server.kv.compactRev, 0));
+  const status = (): HealthStatus => ({ hasLeader: server.lead !== 0n, alarms: [] });
+  const httpHandler = createHttpHandler({
+    logger: log,
+    status,
+    metrics: metrics.registry,
+    clusterVersion: () => ETCD_CLUSTER_VERSION,
+  });
+  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listeners: ClientPortHandle[] = [];
+  const metricsListeners: HttpServerHandle[] = [];
   const clientUrls: string[] = [];
+  const closeListeners = async (): Promise<void> => {
+    await Promise.all([...listeners.map((l) => l.close()), ...metricsListeners.map((l) => l.close())]);
+  };
   try {
+    // Raft starts first: like etcd, the member takes client requests only once it has a leader.
+    server.start();
+    await server.waitLeader(Math.max(5000, 4 * cfg.electionTimeoutMs));
     for (const u of cfg.listenClientUrls) {
-      const port = await bindGrpc(grpcServer, u.hostname, u.port);
-      clientUrls.push(`${u.scheme}://${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${port}`);
+      const l = await listenClientPort({
+        host: u.hostname,
+        port: u.port,
+        logger: log,
+        onHttp2Connection: (socket) => injector.injectConnection(socket),
+        onHttp1Request: (req, res) => {
+          if (!httpHandler(req, res)) {
+            res.statusCode = 404;
+            res.end('404 page not found\n');
+          }
+        },
+      });
+      listeners.push(l);
+      clientUrls.push(`${u.scheme}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
+    }
+    for (const u of cfg.listenMetricsUrls) {
+      metricsListeners.push(
+        await startHttpServer({ host: u.hostname, port: u.port, logger: log, status, metrics: metrics.registry, serveVersion: false }),
+      );
     }
   } catch (err) {
+    await closeListeners();
     grpcServer.forceShutdown();
+    await server.stop();
     await boot.logStore.close();
     await boot.backend.close();
     throw err;
@@ -83,14 +137,38 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
   if (self !== undefined && self.clientURLs.some((u) => /:0$/.test(u))) {
     server.members.set(server.memberId, { ...self, clientURLs: clientUrls });
   }
-  server.start();
-  await server.waitLeader(Math.max(5000, 4 * cfg.electionTimeoutMs));
+  const compactor =
+    cfg.autoCompaction === null
+      ? undefined
+      : new AutoCompactor(
+          cfg.autoCompaction,
+          {
+            currentRevision: () => server.kv.currentRev,
+            compact: async (revision) => {
+              await server.compact({ revision, physical: false });
+            },
+          },
+          log,
+        );
+  compactor?.start();
   log.info({ name: cfg.name, memberId: server.memberId.toString(16), clientUrls }, 'serving client requests');
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      compactor?.stop();
+      // Graceful first: in-flight calls finish; connections still open after a grace period are cut.
+      await new Promise<void>((resolve) => {
+        const grace = setTimeout(() => {
+          grpcServer.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+      });
+      await closeListeners();
       await server.stop();
       await boot.logStore.close();
       await boot.backend.close();

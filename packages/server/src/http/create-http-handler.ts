@@ -32,13 +32,15 @@ export interface HttpEndpointsOptions {
  */
 export type HttpRequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** A complete response with a Content-Length, as Go writes small bodies. */
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  res.writeHead(status, { ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
 /** Go's http.Error: plain text, no sniffing, a trailing newline. */
 function sendError(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(`${body}\n`);
+  send(res, status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }, `${body}\n`);
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): void {
@@ -71,8 +73,7 @@ export function createHttpHandler(options: HttpEndpointsOptions): HttpRequestHan
     const parts: string[] = [];
     if (includeDefault && metrics !== register) parts.push(await register.metrics());
     parts.push(await metrics.metrics());
-    res.writeHead(200, { 'Content-Type': metrics.contentType });
-    res.end(parts.join('\n'));
+    send(res, 200, { 'Content-Type': metrics.contentType }, parts.join('\n'));
   }
 
   async function serveHealth(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -87,8 +88,7 @@ export function createHttpHandler(options: HttpEndpointsOptions): HttpRequestHan
     if (reason === null) {
       counterIn(metrics, 'etcd_server_health_success')?.inc();
       logger.debug({ status: 200 }, '/health OK');
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(JSON.stringify({ health: 'true' }));
+      send(res, 200, { 'Content-Type': 'text/plain; charset=utf-8' }, JSON.stringify({ health: 'true' }));
       return;
     }
     counterIn(metrics, 'etcd_server_health_failures')?.inc();
@@ -98,8 +98,7 @@ export function createHttpHandler(options: HttpEndpointsOptions): HttpRequestHan
 
   function serveVersionInfo(res: ServerResponse): void {
     const cluster = options.clusterVersion === undefined ? ETCD_CLUSTER_VERSION : options.clusterVersion();
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ etcdserver: ETCD_VERSION, etcdcluster: cluster ?? 'not_decided' }));
+    send(res, 200, { 'Content-Type': 'application/json' }, JSON.stringify({ etcdserver: ETCD_VERSION, etcdcluster: cluster ?? 'not_decided' }));
   }
 
   const fail = (res: ServerResponse, path: string) => (e: unknown) => {

@@ -16,3 +16,5 @@ export {
 export type { ServerMetrics, ServerMetricsOptions } from './metrics.js';
 export { startHttpServer } from './start-http-server.js';
 export type { HttpServerHandle, StartHttpServerOptions } from './start-http-server.js';
+export { listenClientPort } from './listen-client-port.js';
+export type { ClientPortHandle, ClientPortOptions } from './listen-client-port.js';

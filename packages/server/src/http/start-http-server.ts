@@ -32,7 +32,7 @@ export async function startHttpServer(options: StartHttpServerOptions): Promise<
   const handle = createHttpHandler(options);
   const server = createServer((req, res) => {
     if (handle(req, res)) return;
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': '19' });
     res.end('404 page not found\n');
   });
   const host = bindHost(options.host);

@@ -1,59 +1,21 @@
 import { ErrRevisionNotFound, MvccInvariantError } from './mvcc-error.js';
 import type { Revision, RevisionSet } from './revision.js';
-import { revision, revisionGreaterThan, small } from './revision.js';
+import { revision } from './revision.js';
 
 const ZERO: Revision = Object.freeze({ main: 0, sub: 0 });
 
 /**
- * Appends x. Small arrays are replaced by an exact-size copy: V8 grows a
- * pushed-to array to at least 17 slots, which for hundreds of thousands of
- * keys with one or two revisions would dominate the index's memory.
- */
-function append<T>(arr: T[], x: T): T[] {
-  if (arr.length < 8) {
-    const out = new Array<T>(arr.length + 1);
-    for (let i = 0; i < arr.length; i++) out[i] = arr[i]!;
-    out[arr.length] = x;
-    return out;
-  }
-  arr.push(x);
-  return arr;
-}
-
-/**
  * One life of a key: from the put that created it to the tombstone that
- * deleted it (or to now, for the last generation).
- *
- * Invariants: revs is strictly increasing; created === revs[0] when revs is
- * non-empty; ver counts every put of this life, including revisions already
- * removed by compaction (so ver >= revs.length); a generation that is not the
- * last of its KeyIndex is non-empty and ends with its tombstone revision.
+ * deleted it (or to now, for the last generation). A read-only view; the
+ * KeyIndex stores its generations packed.
  */
-export class Generation {
-  ver: number;
-  created: Revision;
-  revs: Revision[];
-
-  constructor(ver = 0, created: Revision = ZERO, revs: Revision[] = []) {
-    this.ver = ver;
-    this.created = created;
-    this.revs = revs;
-  }
-
-  isEmpty(): boolean {
-    return this.revs.length === 0;
-  }
-
-  /**
-   * Visits revs from newest to oldest while f returns true; returns the index
-   * where f returned false, or -1 when every revision was visited.
-   */
-  walk(f: (rev: Revision) => boolean): number {
-    for (let i = this.revs.length - 1; i >= 0; i--) {
-      if (!f(this.revs[i]!)) return i;
-    }
-    return -1;
-  }
+export interface Generation {
+  /** Puts in this life, including revisions already removed by compaction. */
+  readonly ver: number;
+  /** The revision of the put that started this life. */
+  readonly created: Revision;
+  /** Increasing; a generation that is not the last ends with its tombstone. */
+  readonly revs: readonly Revision[];
 }
 
 export interface KeyIndexGet {
@@ -65,6 +27,38 @@ export interface KeyIndexGet {
   readonly ver: number;
 }
 
+// Layout of one generation in KeyIndex.data, starting at offset o.
+const VER = 0;
+const CREATED_MAIN = 1;
+const CREATED_SUB = 2;
+const COUNT = 3;
+const HEADER = 4;
+
+/**
+ * Returns data followed by the given numbers. Short arrays are replaced by
+ * an exact-size copy: V8 grows an array that is pushed to by at least 16
+ * slots, which for hundreds of thousands of keys holding one or two
+ * revisions would dominate the index's memory. Long arrays (keys with many
+ * uncompacted revisions) are pushed to, for amortised growth.
+ */
+function append(data: number[], a: number, b: number, c?: number, d?: number): number[] {
+  const extra = c === undefined ? 2 : 4;
+  if (data.length >= 32) {
+    if (c === undefined) data.push(a, b);
+    else data.push(a, b, c, d!);
+    return data;
+  }
+  const out = new Array<number>(data.length + extra);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]!;
+  out[data.length] = a;
+  out[data.length + 1] = b;
+  if (c !== undefined) {
+    out[data.length + 2] = c;
+    out[data.length + 3] = d!;
+  }
+  return out;
+}
+
 /**
  * Every revision of one key still held by the store, grouped in generations
  * (etcd's keyIndex). A tombstone closes the current generation and opens a
@@ -73,16 +67,25 @@ export interface KeyIndexGet {
  * Example: put(1.0) put(2.0) tombstone(3.0) put(4.0) tombstone(5.0) gives
  *   generations [{1.0, 2.0, 3.0(t)}, {4.0, 5.0(t)}, {}] and modified 5.0.
  *
- * Invariants: generations is non-empty once the first put happened; only
- * the last generation may be empty; modified is the newest revision of all
- * generations. A KeyIndex whose only generation is empty isEmpty() and must
- * be removed from the index.
+ * Storage: all generations are packed in one array of numbers (values never
+ * live here), oldest first; each generation is
+ *   [ver, created.main, created.sub, n, main_0, sub_0, ..., main_n-1, sub_n-1].
+ * The empty last generation opened by a tombstone is [0, t.main, t.sub, 0]
+ * where t is that tombstone, so that modified is known without it.
+ * A key with one revision thus costs one small array instead of a graph of
+ * generation, revision and array objects.
+ *
+ * Invariants: once the first put happened there is at least one
+ * generation; only the last generation may be empty; revisions increase
+ * strictly across the whole array; lastOffset is the offset of the last
+ * generation (-1 before the first put). A KeyIndex whose only generation is
+ * empty isEmpty() and must be removed from the index.
  */
 export class KeyIndex {
   /** The key's bytes as a latin1 string: one char per byte, so string order is byte order. */
   readonly key: string;
-  modified: Revision = ZERO;
-  generations: Generation[] = [];
+  private data: number[] = [];
+  private lastOffset = -1;
 
   constructor(key: string) {
     this.key = key;
@@ -92,26 +95,65 @@ export class KeyIndex {
     return Buffer.from(this.key, 'latin1');
   }
 
-  put(main: number, sub: number): void {
-    const rev = revision(main, sub);
-    if (!revisionGreaterThan(rev, this.modified)) {
-      throw new MvccInvariantError(
-        `put with a revision ${main}.${sub} not above modified ${this.modified.main}.${this.modified.sub}`,
-      );
-    }
-    let g = this.generations[this.generations.length - 1];
-    if (g === undefined) {
-      g = new Generation();
-      this.generations = [g];
-    }
-    if (g.revs.length === 0) {
-      g.created = rev;
-      g.revs = [rev];
+  /** The newest revision of the key (its last put or tombstone); zero before the first put. */
+  get modified(): Revision {
+    const d = this.data;
+    const o = this.lastOffset;
+    if (o < 0) return ZERO;
+    if (d[o + COUNT]! > 0) return revision(d[d.length - 2]!, d[d.length - 1]!);
+    return revision(d[o + CREATED_MAIN]!, d[o + CREATED_SUB]!);
+  }
+
+  /** True when main.sub is not above modified. */
+  #notAboveModified(main: number, sub: number): boolean {
+    const d = this.data;
+    const o = this.lastOffset;
+    if (o < 0) return main <= 0 && sub <= 0;
+    let mm: number;
+    let ms: number;
+    if (d[o + COUNT]! > 0) {
+      mm = d[d.length - 2]!;
+      ms = d[d.length - 1]!;
     } else {
-      g.revs = append(g.revs, rev);
+      mm = d[o + CREATED_MAIN]!;
+      ms = d[o + CREATED_SUB]!;
     }
-    g.ver++;
-    this.modified = rev;
+    return mm > main || (mm === main && ms >= sub);
+  }
+
+  /** The generations, oldest first (a copy; for inspection). */
+  get generations(): Generation[] {
+    const out: Generation[] = [];
+    const d = this.data;
+    for (let o = 0; o < d.length; o += HEADER + 2 * d[o + COUNT]!) {
+      const n = d[o + COUNT]!;
+      const revs: Revision[] = [];
+      for (let i = 0; i < n; i++) revs.push(revision(d[o + HEADER + 2 * i]!, d[o + HEADER + 2 * i + 1]!));
+      out.push({ ver: d[o + VER]!, created: n > 0 ? revision(d[o + CREATED_MAIN]!, d[o + CREATED_SUB]!) : ZERO, revs });
+    }
+    return out;
+  }
+
+  put(main: number, sub: number): void {
+    if (this.#notAboveModified(main, sub)) {
+      const m = this.modified;
+      throw new MvccInvariantError(`put with a revision ${main}.${sub} not above modified ${m.main}.${m.sub}`);
+    }
+    const o = this.lastOffset;
+    if (o < 0) {
+      this.data = [1, main, sub, 1, main, sub];
+      this.lastOffset = 0;
+      return;
+    }
+    const d = append(this.data, main, sub);
+    const n = d[o + COUNT]!;
+    if (n === 0) {
+      d[o + CREATED_MAIN] = main;
+      d[o + CREATED_SUB] = sub;
+    }
+    d[o + COUNT] = n + 1;
+    d[o + VER] = d[o + VER]! + 1;
+    this.data = d;
   }
 
   /**
@@ -119,19 +161,14 @@ export class KeyIndex {
    * backend, when older revisions of the key are gone (compacted).
    */
   restore(created: Revision, modified: Revision, ver: number): void {
-    if (this.generations.length !== 0) {
-      throw new MvccInvariantError('restore on a non-empty KeyIndex');
-    }
-    const m = revision(modified.main, modified.sub);
-    const c = created.main === m.main && created.sub === m.sub ? m : revision(created.main, created.sub);
-    this.modified = m;
-    this.generations = [new Generation(small(ver), c, [m])];
+    if (this.lastOffset >= 0) throw new MvccInvariantError('restore on a non-empty KeyIndex');
+    this.data = [ver, created.main, created.sub, 1, modified.main, modified.sub];
+    this.lastOffset = 0;
   }
 
   /** True when the current (last) generation has no revision: the key is deleted. */
   lastGenerationEmpty(): boolean {
-    const g = this.generations[this.generations.length - 1];
-    return g === undefined || g.isEmpty();
+    return this.lastOffset < 0 || this.data[this.lastOffset + COUNT] === 0;
   }
 
   /**
@@ -144,7 +181,10 @@ export class KeyIndex {
     }
     if (this.lastGenerationEmpty()) throw new ErrRevisionNotFound();
     this.put(main, sub);
-    this.generations = append(this.generations, new Generation());
+    const at = this.data.length;
+    // an empty generation's created fields hold the tombstone: modified survives compaction
+    this.data = append(this.data, 0, main, sub, 0);
+    this.lastOffset = at;
   }
 
   /**
@@ -153,14 +193,80 @@ export class KeyIndex {
    * exist at atRev.
    */
   get(atRev: number): KeyIndexGet | undefined {
+    const d = this.data;
+    const o = this.#findGeneration(atRev);
+    if (o < 0) return undefined;
+    const n = d[o + COUNT]!;
+    for (let i = n - 1; i >= 0; i--) {
+      const main = d[o + HEADER + 2 * i]!;
+      if (main <= atRev) {
+        return {
+          modified: revision(main, d[o + HEADER + 2 * i + 1]!),
+          created: revision(d[o + CREATED_MAIN]!, d[o + CREATED_SUB]!),
+          ver: d[o + VER]! - (n - i - 1),
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** Like get(atRev).modified, without allocating the rest. */
+  modifiedAt(atRev: number): Revision | undefined {
+    const d = this.data;
+    const o = this.#findGeneration(atRev);
+    if (o < 0) return undefined;
+    for (let i = d[o + COUNT]! - 1; i >= 0; i--) {
+      const main = d[o + HEADER + 2 * i]!;
+      if (main <= atRev) return revision(main, d[o + HEADER + 2 * i + 1]!);
+    }
+    return undefined;
+  }
+
+  /** True when the key exists at atRev. */
+  existsAt(atRev: number): boolean {
+    const d = this.data;
+    const o = this.#findGeneration(atRev);
+    if (o < 0) return false;
+    return d[o + HEADER]! <= atRev;
+  }
+
+  /** The offsets of the generations, oldest first. */
+  #offsets(): number[] {
+    const d = this.data;
+    if (this.lastOffset === 0) return [0];
+    const out: number[] = [];
+    for (let o = 0; o < d.length; o += HEADER + 2 * d[o + COUNT]!) out.push(o);
+    return out;
+  }
+
+  /**
+   * The offset of the generation alive at rev, or -1 when the key does not
+   * exist at rev (etcd's findGeneration; the generation's first revision may
+   * still be above rev, which get() then reports as absent).
+   */
+  #findGeneration(rev: number): number {
     if (this.isEmpty()) {
       throw new MvccInvariantError(`get on an empty KeyIndex ${JSON.stringify(this.key)}`);
     }
-    const g = this.findGeneration(atRev);
-    if (g === undefined || g.isEmpty()) return undefined;
-    const n = g.walk((rev) => rev.main > atRev);
-    if (n === -1) return undefined;
-    return { modified: g.revs[n]!, created: g.created, ver: g.ver - (g.revs.length - n - 1) };
+    const d = this.data;
+    const last = this.lastOffset;
+    if (last < 0) return -1;
+    // fast path: the last generation holds rev
+    const ln = d[last + COUNT]!;
+    if (ln > 0 && d[last + HEADER]! <= rev) return last;
+    if (last === 0) return -1;
+    const offs = this.#offsets();
+    for (let gi = offs.length - 1; gi >= 0; gi--) {
+      const o = offs[gi]!;
+      const n = d[o + COUNT]!;
+      if (n === 0) continue;
+      if (o !== last) {
+        const tomb = d[o + HEADER + 2 * (n - 1)]!;
+        if (tomb <= rev) return -1;
+      }
+      if (d[o + HEADER]! <= rev) return o;
+    }
+    return -1;
   }
 
   /**
@@ -171,24 +277,31 @@ export class KeyIndex {
     if (this.isEmpty()) {
       throw new MvccInvariantError(`since on an empty KeyIndex ${JSON.stringify(this.key)}`);
     }
-    const since: Revision = { main: rev, sub: 0 };
-    let gi = this.generations.length - 1;
+    const d = this.data;
+    const offs = this.#offsets();
+    // the newest non-empty generation created before rev.0, or the first
+    let gi = offs.length - 1;
     for (; gi > 0; gi--) {
-      const g = this.generations[gi]!;
-      if (g.isEmpty()) continue;
-      if (revisionGreaterThan(since, g.created)) break;
+      const o = offs[gi]!;
+      if (d[o + COUNT] === 0) continue;
+      const cm = d[o + CREATED_MAIN]!;
+      if (rev > cm) break;
     }
     const out: Revision[] = [];
     let last = 0;
-    for (; gi < this.generations.length; gi++) {
-      for (const r of this.generations[gi]!.revs) {
-        if (revisionGreaterThan(since, r)) continue;
-        if (r.main === last) {
+    for (; gi < offs.length; gi++) {
+      const o = offs[gi]!;
+      const n = d[o + COUNT]!;
+      for (let i = 0; i < n; i++) {
+        const main = d[o + HEADER + 2 * i]!;
+        if (main < rev) continue;
+        const r = revision(main, d[o + HEADER + 2 * i + 1]!);
+        if (main === last) {
           out[out.length - 1] = r;
           continue;
         }
         out.push(r);
-        last = r.main;
+        last = main;
       }
     }
     return out;
@@ -203,78 +316,98 @@ export class KeyIndex {
     if (this.isEmpty()) {
       throw new MvccInvariantError(`compact on an empty KeyIndex ${JSON.stringify(this.key)}`);
     }
-    let [genIdx, revIndex] = this.doCompact(atRev, available);
-    const g = this.generations[genIdx]!;
-    if (!g.isEmpty()) {
-      if (revIndex !== -1) g.revs = g.revs.slice(revIndex);
-      if (g.revs.length === 1 && genIdx !== this.generations.length - 1) {
+    const d = this.data;
+    const offs = this.#offsets();
+    let [gi, revIndex] = this.#doCompact(offs, atRev, available);
+    let o = offs[gi]!;
+    let n = d[o + COUNT]!;
+    let drop = 0; // revisions dropped from the front of generation gi
+    if (n > 0) {
+      if (revIndex !== -1) {
+        drop = revIndex;
+        n -= revIndex;
+      }
+      if (n === 1 && gi !== offs.length - 1) {
         // the only revision left is the generation's tombstone
-        available.delete(g.revs[0]!);
-        genIdx++;
+        const tombAt = o + HEADER + 2 * (d[o + COUNT]! - 1);
+        available.delete({ main: d[tombAt]!, sub: d[tombAt + 1]! });
+        gi++;
+        o = offs[gi]!;
+        drop = 0;
       }
     }
-    if (genIdx > 0) this.generations = this.generations.slice(genIdx);
+    if (gi === 0 && drop === 0) return;
+    const keptFirst = d[o + COUNT]! - drop;
+    const out: number[] = new Array<number>(d.length - o - 2 * drop);
+    out[VER] = d[o + VER]!;
+    out[CREATED_MAIN] = d[o + CREATED_MAIN]!;
+    out[CREATED_SUB] = d[o + CREATED_SUB]!;
+    out[COUNT] = keptFirst;
+    let w = HEADER;
+    for (let i = o + HEADER + 2 * drop; i < d.length; i++) out[w++] = d[i]!;
+    this.data = out;
+    // generation gi now starts at 0; the ones after it moved by what was cut
+    this.lastOffset = this.lastOffset === o ? 0 : this.lastOffset - (o + 2 * drop);
   }
 
   /** Adds to available the revisions a compact(atRev) would keep, without changing anything. */
   keep(atRev: number, available: RevisionSet): void {
     if (this.isEmpty()) return;
-    const [genIdx, revIndex] = this.doCompact(atRev, available);
-    const g = this.generations[genIdx]!;
-    if (!g.isEmpty() && revIndex === g.revs.length - 1 && genIdx !== this.generations.length - 1) {
-      available.delete(g.revs[revIndex]!);
+    const d = this.data;
+    const offs = this.#offsets();
+    const [gi, revIndex] = this.#doCompact(offs, atRev, available);
+    const o = offs[gi]!;
+    const n = d[o + COUNT]!;
+    if (n > 0 && revIndex === n - 1 && gi !== offs.length - 1) {
+      available.delete({ main: d[o + HEADER + 2 * revIndex]!, sub: d[o + HEADER + 2 * revIndex + 1]! });
     }
   }
 
-  private doCompact(atRev: number, available: RevisionSet): [genIdx: number, revIndex: number] {
-    let genIdx = 0;
-    let g = this.generations[0]!;
-    // the first generation whose tombstone is above atRev, or the last one
-    while (genIdx < this.generations.length - 1) {
-      const tomb = g.revs[g.revs.length - 1]!.main;
+  /**
+   * Finds the first generation whose tombstone is above atRev (or the last
+   * generation), and in it the newest revision <= atRev, which it adds to
+   * available. Returns the generation's position and that revision's index
+   * in it (-1 when every revision of the generation is above atRev).
+   */
+  #doCompact(offs: number[], atRev: number, available: RevisionSet): [gi: number, revIndex: number] {
+    const d = this.data;
+    let gi = 0;
+    while (gi < offs.length - 1) {
+      const o = offs[gi]!;
+      const tomb = d[o + HEADER + 2 * (d[o + COUNT]! - 1)]!;
       if (tomb > atRev) break;
-      genIdx++;
-      g = this.generations[genIdx]!;
+      gi++;
     }
-    const revIndex = g.walk((rev) => {
-      if (rev.main <= atRev) {
-        available.add(rev);
-        return false;
+    const o = offs[gi]!;
+    for (let i = d[o + COUNT]! - 1; i >= 0; i--) {
+      const main = d[o + HEADER + 2 * i]!;
+      if (main <= atRev) {
+        available.add({ main, sub: d[o + HEADER + 2 * i + 1]! });
+        return [gi, i];
       }
-      return true;
-    });
-    return [genIdx, revIndex];
+    }
+    return [gi, -1];
   }
 
   isEmpty(): boolean {
-    return this.generations.length === 1 && this.generations[0]!.isEmpty();
+    return this.lastOffset === 0 && this.data[COUNT] === 0;
   }
 
-  /** The generation alive at rev, or undefined when the key does not exist at rev. */
-  findGeneration(rev: number): Generation | undefined {
-    const lastg = this.generations.length - 1;
-    for (let cg = lastg; cg >= 0; cg--) {
-      const g = this.generations[cg]!;
-      if (g.revs.length === 0) continue;
-      if (cg !== lastg) {
-        const tomb = g.revs[g.revs.length - 1]!.main;
-        if (tomb <= rev) return undefined;
-      }
-      if (g.revs[0]!.main <= rev) return g;
-    }
-    return undefined;
-  }
-
+  /** Same key, same newest revision, and generations with the same versions and revisions (etcd's equal). */
   equals(other: KeyIndex): boolean {
     if (this.key !== other.key) return false;
-    if (this.modified.main !== other.modified.main || this.modified.sub !== other.modified.sub) return false;
-    if (this.generations.length !== other.generations.length) return false;
-    for (let i = 0; i < this.generations.length; i++) {
-      const a = this.generations[i]!;
-      const b = other.generations[i]!;
-      if (a.ver !== b.ver || a.revs.length !== b.revs.length) return false;
-      for (let j = 0; j < a.revs.length; j++) {
-        if (a.revs[j]!.main !== b.revs[j]!.main || a.revs[j]!.sub !== b.revs[j]!.sub) return false;
+    const a = this.modified;
+    const b = other.modified;
+    if (a.main !== b.main || a.sub !== b.sub) return false;
+    const ga = this.generations;
+    const gb = other.generations;
+    if (ga.length !== gb.length) return false;
+    for (let i = 0; i < ga.length; i++) {
+      const x = ga[i]!;
+      const y = gb[i]!;
+      if (x.ver !== y.ver || x.revs.length !== y.revs.length) return false;
+      for (let j = 0; j < x.revs.length; j++) {
+        if (x.revs[j]!.main !== y.revs[j]!.main || x.revs[j]!.sub !== y.revs[j]!.sub) return false;
       }
     }
     return true;

@@ -17,35 +17,8 @@ export const MARK_TOMBSTONE = 0x74; // 't'
 
 const SEPARATOR = 0x5f; // '_'
 
-/**
- * Numbers up to 2^30 - 1 are kept as V8 small integers when stored through
- * small(): a field that once holds a heap-allocated number makes every
- * object of its shape box that field, which would add 16 bytes per field to
- * each of the index's revisions.
- */
-const SMALL_MAX = 0x3fffffff;
-
-export function small(n: number): number {
-  return n >= 0 && n <= SMALL_MAX ? n | 0 : n;
-}
-
-/**
- * The revisions held by the index. A class of their own, so that their
- * shape is not shared with (and its field representation not widened by)
- * revision literals built elsewhere from arbitrary numbers.
- */
-class IndexRevision implements Revision {
-  readonly main: number;
-  readonly sub: number;
-  constructor(main: number, sub: number) {
-    this.main = small(main);
-    this.sub = small(sub);
-  }
-}
-
-/** A revision whose fields are stored compactly (see small()). */
 export function revision(main: number, sub = 0): Revision {
-  return new IndexRevision(main, sub);
+  return { main, sub };
 }
 
 /** Negative if a < b, positive if a > b, 0 if equal; main first, then sub. */

@@ -142,6 +142,15 @@ export class Raft {
     if (hardState.term !== 0 || hardState.vote !== None || hardState.commit !== 0) {
       this.loadState(hardState);
     }
+    // currentTerm is never below the term of an entry in the log (§5.1). It can
+    // be after a crash that persisted entries but not the hard state written with
+    // them; that hard state was never acted upon, so adopting the log's term
+    // without a vote is safe.
+    const lastTerm = this.raftLog.lastTerm();
+    if (this.term < lastTerm) {
+      this.term = lastTerm;
+      this.vote = None;
+    }
     if (c.applied !== undefined && c.applied > 0) {
       if (c.applied > this.raftLog.committed) {
         throw new ErrConfigInvalid(`applied(${c.applied}) is beyond committed(${this.raftLog.committed})`);
