@@ -39,6 +39,8 @@ const USAGE = `usage: node scripts/bench-kv.mjs [options]
                         server back to back (order alternating per round):
                         compared numbers are measured seconds apart, which
                         matters on a shared machine
+  --raw                 put/range through the bare gRPC KV stub instead of
+                        clientv3 (cheaper load generator, no client retries)
   --ready-timeout 60s   how long a server may take to serve its first read
   --out FILE            also write the Markdown report to FILE
   --json FILE           also write the raw results to FILE
@@ -65,6 +67,7 @@ const DEFAULTS = {
   readyTimeout: '60s',
   rounds: 1,
   interleave: false,
+  raw: false,
   out: '',
   json: '',
 };
@@ -84,17 +87,20 @@ function cellArgs(opts, endpoint, op, clients) {
     '--key-space', String(opts.keySpace),
   ];
   if (op === 'range') args.push('--consistency', opts.consistency);
+  if (opts.raw && op !== 'watch-latency') args.push('--raw');
   if (op === 'watch-latency') args.push('--put-rate', String(opts.putRate));
   return { args, killAfterMs: d + w + 120_000 };
 }
 
 async function runCell(loadgen, opts, endpoint, server, op, clients) {
   const { args, killAfterMs } = cellArgs(opts, endpoint, op, clients);
+  if (server) args.push(...server.cpuArgs());
   log(`${server?.label ?? endpoint}: ${op} x ${clients} clients`);
   const r = await runLoadgen(loadgen, args, { killAfterMs, server });
   if (r.aborted) throw new BenchError(`${op} x ${clients}: ${r.aborted}`);
   if (r.errors) log(`  ${r.errors} errors; first: ${r.first_error}`);
-  log(`  ${fmtNum(r.ops_per_sec)} ops/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms`);
+  const cpu = r.server_cpu_us_per_op ? `  server ${r.server_cpu_us_per_op} us/op` : '';
+  log(`  ${fmtNum(r.ops_per_sec)} ops/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms${cpu}  loadgen ${r.loadgen_cpu_us_per_op} us/op`);
   return r;
 }
 
@@ -244,6 +250,8 @@ const METRICS = [
   ['p90 ms', 'p90_ms', 2],
   ['p99 ms', 'p99_ms', 2],
   ['max ms', 'max_ms', 2],
+  ['server CPU us/op', 'server_cpu_us_per_op', 1],
+  ['loadgen CPU us/op', 'loadgen_cpu_us_per_op', 1],
 ];
 
 // With several rounds the ratio column is the median of the per-round ratios
@@ -312,7 +320,7 @@ function report(opts, runs, info, rounds) {
   }
   lines.push(
     `- command: \`${commandLine()}\``,
-    `- ${opts.rounds} round(s)${opts.rounds > 1 ? ' (values: the round with the median ops/s per server; ratios: median of per-round ratios)' : ''}, ${opts.interleave ? 'servers running together, cells alternating between them' : 'one server at a time'}; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16)`,
+    `- ${opts.rounds} round(s)${opts.rounds > 1 ? ' (values: the round with the median ops/s per server; ratios: median of per-round ratios)' : ''}, ${opts.interleave ? 'servers running together, cells alternating between them' : 'one server at a time'}; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16); client: ${opts.raw ? 'bare gRPC KV stub' : 'clientv3'}`,
     `- machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB RAM, ${info.kernel}, load average at start ${info.loadavg}`,
     `- data dirs: ${info.dataFs}`,
     `- etcd ${info.etcd}; load generator: Go clientv3 3.4 (${info.go}); node ${info.node}`,

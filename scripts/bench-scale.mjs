@@ -90,6 +90,7 @@ async function scaleServer(kindKey, loadgen, opts) {
         '--val-size', String(opts.valSize),
         '--warmup', '0s',
         '--deadline', '20m',
+        ...server.cpuArgs(),
       ],
       { killAfterMs: 21 * 60_000, server },
     );
@@ -130,6 +131,7 @@ function report(opts, runs, info) {
     ['load throughput, keys/s', (r) => r.load?.ops_per_sec, 0],
     ['load put p50 ms', (r) => r.load?.p50_ms, 2],
     ['load put p99 ms', (r) => r.load?.p99_ms, 2],
+    ['load server CPU us/put', (r) => r.load?.server_cpu_us_per_op, 1],
     ['RSS MiB, empty', (r) => MiB(r.rssEmptyKiB), 1],
     [`RSS MiB after loading ${opts.keys} keys`, (r) => MiB(r.rssAfterLoadKiB), 1],
     ['data dir MiB after load', (r) => (r.dataDirBytes == null ? null : r.dataDirBytes / 2 ** 20), 1],

@@ -68,6 +68,8 @@ export const ETCDCTL_SCENARIOS: EtcdctlScenario[] = [
       c('get', 'missing', '-w', 'json'),
       c('get', 'foo', '--prefix', '-w', 'fields'),
       c('get', 'foo', '--consistency=s'),
+      c('get', 'foo', '--prefix', '--hex'),
+      c('get', 'foo', '--prefix', '--hex', '-w', 'json'),
     ],
   },
   {
@@ -161,6 +163,7 @@ export const ETCDCTL_SCENARIOS: EtcdctlScenario[] = [
       c('put', 'a', '1'),
       withStdin('version("a") = "1"\nvalue("a") != "2"\n\nput b "2"\nget a\n\nget b\n\n', 'txn', '-w', 'json'),
       withStdin('value("missing") = ""\n\nput c "then"\n\nput c "else"\n\n', 'txn'),
+      withStdin('version("c") = "1"\n\nget c\nput c "again"\n\n\n', 'txn', '-w', 'fields'),
       withStdin('create("a") = "2"\nmod("a") < "3"\n\ndel a --prev-kv\nget --prefix ""\n\n\n', 'txn', '-w', 'json'),
       c('get', '', '--prefix'),
     ],

@@ -328,6 +328,11 @@ export class ServerProcess {
     }
   }
 
+  /** Arguments that make the load generator report this server's CPU time. */
+  cpuArgs() {
+    return this.exited ? [] : ['--server-pid', treePids(this.pid).join(',')];
+  }
+
   /** Resident memory of the server and its descendants, in KiB. */
   rssKiB() {
     return treeRssKiB(this.pid);
@@ -374,15 +379,20 @@ function childrenOf(pid) {
   return kids;
 }
 
-export function treeRssKiB(pid) {
-  let total = 0;
+/** The process and all its descendants. */
+export function treePids(pid) {
+  const out = [];
   const queue = [pid];
   while (queue.length) {
     const p = queue.shift();
-    total += readStatusKiB(p, 'VmRSS');
+    out.push(p);
     queue.push(...childrenOf(p));
   }
-  return total;
+  return out;
+}
+
+export function treeRssKiB(pid) {
+  return treePids(pid).reduce((sum, p) => sum + readStatusKiB(p, 'VmRSS'), 0);
 }
 
 export function dirSizeBytes(dir) {

@@ -103,6 +103,43 @@ for (const impl of impls) {
     assert.is(keysOf(be.range('key', b())).length, 11);
   });
 
+  t('scan: bounds, order, early stop, large values', (be) => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 9);
+    be.transact((tx) => {
+      for (let i = 0; i < 10; i++) tx.put('key', s(`k${i}`), s(`v${i}`));
+      tx.put('key', b(0xff, 0x01), big);
+      tx.put('key', b(0x80), Buffer.alloc(70_000, 3));
+    });
+    const seen: string[] = [];
+    be.scan('key', s('k3'), s('k6'), (k, v) => {
+      seen.push(`${k.toString()}=${v.toString()}`);
+    });
+    assert.equal(seen, ['k3=v3', 'k4=v4', 'k5=v5']);
+    const copies: Buffer[] = [];
+    be.scan('key', b(), undefined, (k) => {
+      copies.push(Buffer.from(k));
+    });
+    assert.equal(
+      copies.map((k) => hex(k)),
+      [...Array.from({ length: 10 }, (_, i) => hex(s(`k${i}`))), '80', 'ff01'],
+    );
+    let n = 0;
+    be.scan('key', b(), undefined, () => ++n < 4);
+    assert.is(n, 4);
+    let sizes: number[] = [];
+    be.scan('key', b(0x80), undefined, (_k, v) => {
+      sizes.push(v.length);
+      assert.ok(v.every((x) => x === v[0]));
+    });
+    assert.equal(sizes, [70_000, big.length]);
+    sizes = [];
+    be.scan('key', s('k9'), s('k0'), (_k, v) => void sizes.push(v.length));
+    assert.equal(sizes, []);
+    be.scan('lease', b(), undefined, () => {
+      throw new Error('empty bucket');
+    });
+  });
+
   t('transact sees its own writes and aborts when fn throws', (be) => {
     be.transact((tx) => tx.put('key', s('a'), s('1')));
     const r = be.transact((tx) => {

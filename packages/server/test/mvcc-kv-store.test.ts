@@ -292,6 +292,30 @@ for (const [name, make] of backends) {
     );
   });
 
+  t('scheduled compaction: index first, deletions in steps', (store) => {
+    const small = new KVStore(store.backend, { compactionBatchLimit: 4 });
+    for (let i = 0; i < 20; i++) txn(small, (w) => w.put(s(`k${i % 3}`), s(`${i}`)));
+    const records = (): number => [...small.backend.range('key', Buffer.alloc(0))].length;
+    small.backend.transact((tx) => small.scheduleCompaction(tx, 15));
+    assert.is(small.pendingCompaction, 15);
+    assert.throws(() => small.read().range(s('k0'), undefined, { rev: 14 }), (e: unknown) => e instanceof ErrCompacted);
+    assert.equal(small.read().range(s('k'), ALL, { rev: 15 }).kvs.map((kv) => kv.value.toString()), ['12', '13', '11']);
+    assert.is(records(), 20);
+    // writes may continue between steps
+    txn(small, (w) => w.put(s('k9'), s('x')));
+    let steps = 0;
+    while (!small.compactionStep()) steps++;
+    assert.is(steps, 3);
+    assert.is(small.pendingCompaction, undefined);
+    assert.is(records(), 3 + 6 + 1);
+    // a new compaction while one is pending completes the pending one first
+    small.backend.transact((tx) => small.scheduleCompaction(tx, 18));
+    small.backend.transact((tx) => small.compact(tx, 20));
+    assert.is(small.pendingCompaction, undefined);
+    assert.is(records(), 3 + 2);
+    assert.is(Buffer.from(small.backend.get('meta', s('finishedCompactRev'))!).readUInt32BE(4), 20);
+  });
+
   t('consistent index is written in the caller transaction', (store) => {
     assert.is(store.consistentIndex(), 0);
     store.backend.transact((tx) => {

@@ -80,7 +80,8 @@ type Step =
   | { kind: 'txn'; ops: Op[] }
   | { kind: 'read'; key: string; end: string | undefined; revBack: number; limit: number; countOnly: boolean }
   | { kind: 'readFuture'; ahead: number }
-  | { kind: 'compact'; revBack: number }
+  | { kind: 'compact'; revBack: number; deferred: boolean }
+  | { kind: 'compactionStep' }
   | { kind: 'reopen' };
 
 const KEYS = ['a', 'ab', 'abc', 'b', 'ba', 'c', '\x00', '\x7f', '\x80', '\xff', '\xff\xff'];
@@ -104,7 +105,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('readFuture' as const), ahead: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), revBack: fc.nat({ max: 12 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), revBack: fc.nat({ max: 12 }), deferred: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compactionStep' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
 );
 
@@ -125,7 +127,7 @@ function expectRange(model: Model, key: string, end: string | undefined, rev: nu
 
 function run(steps: Step[], makeBackend: () => Backend): void {
   const be = makeBackend();
-  let store = new KVStore(be);
+  let store = new KVStore(be, { compactionBatchLimit: 3 });
   const model = new Model();
   try {
     for (const step of steps) {
@@ -186,6 +188,10 @@ function run(steps: Step[], makeBackend: () => Backend): void {
           const rev = model.rev - step.revBack;
           if (rev <= model.compactRev) {
             assert.throws(() => be.transact((tx) => store.compact(tx, rev)), (e: unknown) => e instanceof ErrCompacted);
+          } else if (step.deferred) {
+            be.transact((tx) => store.scheduleCompaction(tx, rev));
+            model.compactRev = rev;
+            assert.is(store.compactRev, rev);
           } else {
             be.transact((tx) => store.compact(tx, rev));
             model.compactRev = rev;
@@ -194,10 +200,19 @@ function run(steps: Step[], makeBackend: () => Backend): void {
           }
           break;
         }
+        case 'compactionStep': {
+          if (store.compactionStep()) {
+            assert.is(store.pendingCompaction, undefined);
+            assert.is([...be.range('key', Buffer.alloc(0))].length, model.expectedRecords());
+          }
+          break;
+        }
         case 'reopen': {
           const hash = store.hashByRev(0);
           const index = store.index;
-          store = new KVStore(be);
+          store = new KVStore(be, { compactionBatchLimit: 3 });
+          assert.is(store.pendingCompaction, undefined);
+          assert.is([...be.range('key', Buffer.alloc(0))].length, model.expectedRecords());
           assert.is(store.currentRev, model.rev);
           assert.is(store.compactRev, model.compactRev);
           assert.equal(store.hashByRev(0), hash);

@@ -133,6 +133,59 @@ test('an interrupted compaction is finished on open', async () => {
   await refBe.close();
 });
 
+test('a compaction run in batches, interrupted between batches, is finished on open', async () => {
+  const dir = tmpDir();
+  let be = openLmdbBackend(dir);
+  let store = new KVStore(be, { compactionBatchLimit: 5 });
+  history(store);
+  const refBe = openLmdbBackend(tmpDir());
+  const ref = new KVStore(refBe);
+  history(ref);
+  refBe.transact((tx) => ref.compact(tx, 30));
+
+  be.transact((tx) => store.scheduleCompaction(tx, 30));
+  assert.is(store.pendingCompaction, 30);
+  assert.is(store.compactRev, 30);
+  // reads already follow the compaction
+  assert.equal(observe(store), observe(ref));
+  assert.not.ok(store.compactionStep());
+  assert.not.ok(store.compactionStep());
+  assert.is(be.get('meta', s('finishedCompactRev')), undefined);
+  await be.close();
+
+  be = openLmdbBackend(dir);
+  store = new KVStore(be);
+  assert.is(store.pendingCompaction, undefined);
+  assert.equal(observe(store), observe(ref));
+  assert.equal(
+    [...be.range('key', Buffer.alloc(0))].map(([k]) => Buffer.from(k).toString('hex')),
+    [...refBe.range('key', Buffer.alloc(0))].map(([k]) => Buffer.from(k).toString('hex')),
+  );
+  await be.close();
+  await refBe.close();
+});
+
+test('an interrupted compaction that removed the newest records keeps the revision', async () => {
+  const dir = tmpDir();
+  let be = openLmdbBackend(dir);
+  let store = new KVStore(be, { compactionBatchLimit: 1 });
+  txn(store, (w) => w.put(s('a'), s('1')));
+  txn(store, (w) => w.deleteRange(s('a'), undefined));
+  be.transact((tx) => store.scheduleCompaction(tx, 3));
+  store.compactionStep();
+  store.compactionStep();
+  assert.equal([...be.range('key', Buffer.alloc(0))], []);
+  assert.is(store.pendingCompaction, 3);
+  await be.close();
+  be = openLmdbBackend(dir);
+  store = new KVStore(be);
+  assert.is(store.currentRev, 3);
+  assert.is(store.compactRev, 3);
+  txn(store, (w) => w.put(s('a'), s('2')));
+  assert.is(store.read().range(s('a'), undefined).kvs[0]!.modRevision, 4);
+  await be.close();
+});
+
 test.after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });

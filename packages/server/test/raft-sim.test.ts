@@ -5,7 +5,7 @@ import type { SimulationResult } from './raft-sim.js';
 
 const seeds = Number(process.env['RAFT_SIM_SEEDS'] ?? 300);
 const first = Number(process.env['RAFT_SIM_FIRST_SEED'] ?? 1);
-const steps = Number(process.env['RAFT_SIM_STEPS'] ?? 2000);
+const steps = Number(process.env['RAFT_SIM_STEPS'] ?? 4000);
 
 test(`randomized network: safety after every step and liveness after healing (${seeds} seeds)`, () => {
   const results: SimulationResult[] = [];
@@ -21,6 +21,8 @@ test(`randomized network: safety after every step and liveness after healing (${
     snapshotsSent: sum((r) => r.snapshotsSent),
     crashes: sum((r) => r.crashes),
     readsServed: sum((r) => r.readsServed),
+    confChanges: sum((r) => r.confChanges),
+    transfers: sum((r) => r.transfers),
     maxLivenessTicks: Math.max(...results.map((r) => r.livenessTicks)),
   };
   if (process.env['RAFT_SIM_VERBOSE'] !== undefined) console.log(summary);
@@ -31,6 +33,8 @@ test(`randomized network: safety after every step and liveness after healing (${
     assert.ok(summary.snapshotsSent > 0, 'snapshots are sent to lagging followers');
     assert.ok(summary.crashes > seeds, 'members crash and restart');
     assert.ok(summary.readsServed > seeds, 'linearizable reads are served');
+    assert.ok(summary.confChanges > seeds / 4, 'membership changes are applied');
+    assert.ok(summary.transfers > seeds / 10, 'leadership is transferred');
   }
 });
 

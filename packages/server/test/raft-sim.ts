@@ -15,7 +15,7 @@ import type { RaftConfig } from '../src/raft/raft-config.js';
 import { RawNode, SnapshotStatus } from '../src/raft/raw-node.js';
 import { seededRandom } from '../src/raft/seeded-random.js';
 import type { RandomSource } from '../src/raft/seeded-random.js';
-import { EntryType, MessageType, None, StateType } from '../src/raft/types.js';
+import { ConfChangeType, EntryType, MessageType, None, StateType } from '../src/raft/types.js';
 import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Ready } from '../src/raft/types.js';
 
 const textEncoder = new TextEncoder();
@@ -612,6 +612,9 @@ export interface SimulationResult {
   readonly crashes: number;
   readonly readsServed: number;
   readonly livenessTicks: number;
+  /** Membership changes applied (beyond the bootstrap entries). */
+  readonly confChanges: number;
+  readonly transfers: number;
 }
 
 function pick<T>(rand: RandomSource, xs: readonly T[]): T {
@@ -639,17 +642,29 @@ export function simulate(opts: SimulationOptions): SimulationResult {
   const heartbeatTick = pick(rand, [1, 2]);
   const steps = opts.steps ?? 2000;
   const verbose = process.env['RAFT_SIM_TRACE'] !== undefined;
+  // With membership changes, the cluster is bootstrapped through AddNode
+  // entries and two spare members may join later.
+  const membership = rand() < 0.5;
+  const spares = membership ? 2 : 0;
 
-  const ids: NodeId[] = [];
-  for (let i = 1; i <= nNodes; i++) ids.push(BigInt(i));
+  const initial: NodeId[] = [];
+  for (let i = 1; i <= nNodes; i++) initial.push(BigInt(i));
+  const ids: NodeId[] = [...initial];
+  for (let i = 1; i <= spares; i++) ids.push(BigInt(nNodes + i));
   const checker = new InvariantChecker();
   const nodes = new Map<NodeId, SimNode>();
+  /** Members a RemoveNode was proposed for: never added back (ids are not reused). */
+  const removalProposed = new Set<NodeId>();
+  /** Removed members that were shut down (as a server does once its removal is applied). */
+  const shutDown = new Set<NodeId>();
   for (const id of ids) {
+    const spare = !initial.includes(id);
     nodes.set(
       id,
       new SimNode({
         id,
-        peers: ids,
+        peers: spare ? [] : initial,
+        mode: !membership ? 'peers' : spare ? 'join' : 'bootstrap',
         electionTick,
         heartbeatTick,
         preVote,
@@ -671,6 +686,7 @@ export function simulate(opts: SimulationOptions): SimulationResult {
     if (trace.length > (verbose ? 5000 : 300)) trace.shift();
   };
   let snapshotsSent = 0;
+  let transfers = 0;
   let crashes = 0;
   let proposals = 0;
   let reads = 0;
@@ -680,6 +696,7 @@ export function simulate(opts: SimulationOptions): SimulationResult {
   const send = (ms: readonly Message[]): void => {
     for (const m of ms) {
       if (m.type === MessageType.MsgSnap) snapshotsSent++;
+      if (m.type === MessageType.MsgTimeoutNow) transfers++;
       inflight.push(m);
     }
   };
@@ -760,27 +777,57 @@ export function simulate(opts: SimulationOptions): SimulationResult {
   };
 
   const live = (): SimNode[] => [...nodes.values()].filter((n) => n.alive);
+  const members = (cs: ConfState): NodeId[] => [...cs.voters, ...cs.learners];
+
+  const proposeConfChange = (leader: SimNode): void => {
+    const cs = leader.confState;
+    const options: Array<[ConfChangeType, NodeId]> = [];
+    for (const id of ids) {
+      if (removalProposed.has(id)) continue;
+      const voter = cs.voters.includes(id);
+      const learner = cs.learners.includes(id);
+      if (!voter && !learner) {
+        options.push([ConfChangeType.AddLearnerNode, id], [ConfChangeType.AddNode, id]);
+      } else if (learner) {
+        options.push([ConfChangeType.AddNode, id], [ConfChangeType.RemoveNode, id]);
+      } else if (cs.voters.length > 2) {
+        // Never down to one voter: with two voters left on stale configurations
+        // a removal can lose quorum for good (a limitation etcd shares).
+        options.push([ConfChangeType.RemoveNode, id], [ConfChangeType.AddLearnerNode, id]);
+      }
+    }
+    if (options.length === 0) return;
+    const [type, nodeId] = pick(rand, options);
+    try {
+      leader.rn!.proposeConfChange({ type, nodeId, context: new Uint8Array(0), id: BigInt(step) });
+      if (type === ConfChangeType.RemoveNode) removalProposed.add(nodeId);
+      log(`proposeConfChange ${['AddNode', 'RemoveNode', 'UpdateNode', 'AddLearnerNode'][type]} ${nodeId} at ${leader.id}`);
+    } catch (err) {
+      if (!(err instanceof ErrProposalDropped)) throw err;
+    }
+    processNode(leader.id);
+  };
 
   try {
     for (step = 0; step < steps; step++) {
       const r = rand();
       const up = live();
-      if (r < 0.45) {
+      if (r < 0.44) {
         if (inflight.length === 0) continue;
         // Mostly old messages first, sometimes any: delay and reordering.
         const idx = rand() < 0.7 ? Math.floor(rand() * Math.min(3, inflight.length)) : Math.floor(rand() * inflight.length);
         deliverAt(idx, true);
-      } else if (r < 0.75) {
+      } else if (r < 0.73) {
         if (up.length === 0) continue;
         const n = pick(rand, up);
         n.rn!.tick();
         processNode(n.id);
-      } else if (r < 0.85) {
+      } else if (r < 0.83) {
         if (up.length === 0) continue;
         const leaders = up.filter((n) => n.rn!.status().raftState === StateType.Leader);
         const n = leaders.length > 0 && rand() < 0.7 ? pick(rand, leaders) : pick(rand, up);
         propose(n, `s${seed}-p${proposals++}`);
-      } else if (r < 0.88) {
+      } else if (r < 0.86) {
         if (up.length === 0) continue;
         const n = pick(rand, up);
         const ctx = `s${seed}-r${reads++}`;
@@ -788,7 +835,7 @@ export function simulate(opts: SimulationOptions): SimulationResult {
         n.rn!.readIndex(enc(ctx));
         log(`readIndex ${ctx} at ${n.id}`);
         processNode(n.id);
-      } else if (r < 0.895) {
+      } else if (r < 0.875) {
         // Partition into two random groups, or heal.
         if (rand() < 0.5) {
           group.clear();
@@ -797,27 +844,32 @@ export function simulate(opts: SimulationOptions): SimulationResult {
           for (const id of ids) group.set(id, rand() < 0.5 ? 0 : 1);
           log(`partition ${ids.map((id) => `${id}:${group.get(id)}`).join(' ')}`);
         }
-      } else if (r < 0.905) {
+      } else if (r < 0.885) {
         if (up.length === 0) continue;
         const n = pick(rand, up);
         n.crash();
         crashes++;
         log(`crash ${n.id}`);
-      } else if (r < 0.935) {
+      } else if (r < 0.915) {
         const down = [...nodes.values()].filter((n) => !n.alive);
         if (down.length === 0) continue;
         const n = pick(rand, down);
         n.restart();
         log(`restart ${n.id} (term ${n.rn!.status().term}, commit ${n.rn!.status().commit}, last ${n.rn!.status().lastIndex})`);
         processNode(n.id);
-      } else if (r < 0.96) {
+      } else if (r < 0.94) {
         if (up.length === 0) continue;
         const n = pick(rand, up);
         const to = n.sm.applied - Math.floor(rand() * 4);
         if (n.compact(to)) log(`compact ${n.id} snapshot@${n.sm.applied} to ${to}`);
       } else if (r < 0.965) {
         if (up.length === 0) continue;
-        const n = pick(rand, up);
+        const leaders = up.filter((n) => n.rn!.status().raftState === StateType.Leader);
+        const n = leaders.length > 0 && rand() < 0.8 ? pick(rand, leaders) : pick(rand, up);
+        if (membership && r >= 0.95) {
+          if (n.rn!.status().raftState === StateType.Leader) proposeConfChange(n);
+          continue;
+        }
         const to = pick(rand, ids);
         n.rn!.transferLeader(to);
         log(`transferLeader ${n.id} -> ${to}`);
@@ -846,10 +898,12 @@ export function simulate(opts: SimulationOptions): SimulationResult {
         processNode(n.id);
       }
     }
+    const all = [...nodes.values()];
     const marker = `s${seed}-final`;
     const markerKey = bytesKey(enc(marker));
     checker.watched.set(markerKey, 0);
     let proposed = false;
+    let proposedAt = { id: None, term: 0 };
     let livenessTicks = 0;
     const limit = electionTick * 60;
     for (;;) {
@@ -858,29 +912,50 @@ export function simulate(opts: SimulationOptions): SimulationResult {
         deliver(inflight.shift()!, false);
         if (++guard > 100_000) throw new InvariantViolation('message storm after healing');
       }
-      const all = [...nodes.values()];
+      const up = all.filter((n) => n.alive);
+      const leaders = up.filter((n) => n.rn!.status().raftState === StateType.Leader);
+      // A member whose removal the leader applied shuts down.
+      for (const l of leaders) {
+        const keep = members(l.confState);
+        for (const n of up) {
+          if (removalProposed.has(n.id) && !keep.includes(n.id) && n.alive) {
+            n.crash();
+            shutDown.add(n.id);
+            log(`shut down removed ${n.id}`);
+          }
+        }
+      }
+      const current = leaders.length === 1 ? members(leaders[0]!.confState) : undefined;
       const markerIndex = checker.watched.get(markerKey) ?? 0;
-      if (markerIndex > 0 && all.every((n) => n.sm.applied >= markerIndex)) break;
-      const leaders = all.filter((n) => n.rn!.status().raftState === StateType.Leader);
+      if (markerIndex > 0 && current !== undefined && current.every((id) => nodes.get(id)!.sm.applied >= markerIndex)) break;
+      // An uncommitted proposal may be lost when leadership changes: propose again.
+      if (proposed && markerIndex === 0 && leaders.length === 1) {
+        const s = leaders[0]!.rn!.status();
+        if (s.id !== proposedAt.id || s.term !== proposedAt.term) proposed = false;
+      }
       if (!proposed && leaders.length === 1) {
         const l = leaders[0]!;
-        const agreed = all.every((n) => n.rn!.status().lead === l.id);
+        const agreed = current!.every((id) => nodes.get(id)!.rn?.status().lead === l.id);
         if (agreed) {
           // Dropped while a leadership transfer is in progress: retry later.
           proposed = propose(l, marker);
+          proposedAt = { id: l.id, term: l.rn!.status().term };
           if (proposed) continue;
         }
       }
       if (++livenessTicks > limit) {
-        const st = all.map((n) => {
+        const st = all.filter((n) => n.alive).map((n) => {
           const s = n.rn!.status();
           return `${n.id}:${StateType.Leader === s.raftState ? 'L' : s.raftState === StateType.Follower ? 'F' : 'C'} t${s.term} lead${s.lead} c${s.commit} a${n.sm.applied} li${s.lastIndex}`;
         });
         throw new InvariantViolation(`liveness: no progress after healing (${proposed ? 'proposed' : 'no leader'}): ${st.join(', ')}`);
       }
       for (const n of all) {
+        if (!n.alive) continue;
         n.rn!.tick();
         processNode(n.id);
+        // Fresh snapshots (with the current configuration) for members that join late.
+        if (livenessTicks % 20 === 0) n.compact(n.sm.applied);
       }
     }
 
@@ -895,9 +970,11 @@ export function simulate(opts: SimulationOptions): SimulationResult {
       crashes,
       readsServed: checker.readsServed,
       livenessTicks,
+      confChanges: [...checker.appliedAt.values()].filter((e) => e.type === EntryType.ConfChange).length - (membership ? nNodes : 0),
+      transfers,
     };
   } catch (err) {
-    const cfg = `nodes=${nNodes} preVote=${preVote} checkQuorum=${checkQuorum} maxSizePerMsg=${maxSizePerMsg} maxInflight=${maxInflightMsgs} drop=${dropRate} dup=${dupRate} durable=${durable} election=${electionTick} heartbeat=${heartbeatTick}`;
+    const cfg = `nodes=${nNodes}${membership ? '+2 membership' : ''} preVote=${preVote} checkQuorum=${checkQuorum} maxSizePerMsg=${maxSizePerMsg} maxInflight=${maxInflightMsgs} drop=${dropRate} dup=${dupRate} durable=${durable} election=${electionTick} heartbeat=${heartbeatTick}`;
     const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     const e = new InvariantViolation(`seed ${seed} step ${step} [${cfg}]\n${msg}\n--- trace tail:\n${trace.slice(verbose ? -3000 : -80).join('\n')}`);
     if (err instanceof Error && err.stack !== undefined) e.stack = `${e.message}\n--- original stack:\n${err.stack}`;

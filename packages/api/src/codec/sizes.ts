@@ -3,8 +3,9 @@
  * values (which the Writer rejects) get some size; the Writer throws first.
  */
 
-/** Size of the varint of an unsigned 32-bit value. */
+/** Size of the varint of v taken as an unsigned 32-bit integer (as Writer.uint32 takes it). */
 export function varint32Size(v: number): number {
+  v >>>= 0;
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
@@ -12,13 +13,15 @@ export function int32Size(v: number): number {
   return v < 0 ? 10 : varint32Size(v);
 }
 
+
 export function sint32Size(v: number): number {
   return varint32Size(((v << 1) ^ (v >> 31)) >>> 0);
 }
 
 /** Size of the varint of a non-negative safe integer. */
 function varintNumberSize(v: number): number {
-  if (v < 0x10000000) return varint32Size(v);
+  if (v < 0x80) return 1;
+  if (v < 0x10000000) return v < 0x4000 ? 2 : v < 0x200000 ? 3 : 4;
   return v < 0x800000000 ? 5 : v < 0x40000000000 ? 6 : v < 0x2000000000000 ? 7 : 8;
 }
 

@@ -15,15 +15,19 @@ import (
 	"math/rand"
 	"net"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/clientv3"
+	pb "go.etcd.io/etcd/etcdserver/etcdserverpb"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -48,6 +52,8 @@ type config struct {
 	watchKey    string
 	sinceUnixNs int64
 	keyPrefix   string
+	raw         bool
+	serverPids  []int
 }
 
 // result is the single JSON line written to stdout. The first eight fields are
@@ -76,6 +82,77 @@ type result struct {
 	ReadyMs     float64 `json:"ready_ms,omitempty"`
 	Attempts    int64   `json:"attempts,omitempty"`
 	Aborted     string  `json:"aborted,omitempty"`
+	// CPU seconds spent during the measured window by the --server-pid
+	// processes and by the load generator itself, and the same per operation.
+	ServerCPUs     float64 `json:"server_cpu_s,omitempty"`
+	ServerCPUUsOp  float64 `json:"server_cpu_us_per_op,omitempty"`
+	LoadgenCPUs    float64 `json:"loadgen_cpu_s,omitempty"`
+	LoadgenCPUUsOp float64 `json:"loadgen_cpu_us_per_op,omitempty"`
+}
+
+// cpuMeter samples CPU time of the server processes (from /proc/<pid>/stat,
+// utime+stime of all threads, in USER_HZ = 100 ticks) and of this process.
+type cpuMeter struct {
+	pids          []int
+	server0, own0 float64
+}
+
+func procCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	// After the command: state(0) ppid(1) ... utime(11) stime(12).
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100
+}
+
+func ownCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+func (m *cpuMeter) serverNow() float64 {
+	var total float64
+	for _, p := range m.pids {
+		total += procCPUSeconds(p)
+	}
+	return total
+}
+
+func (m *cpuMeter) start() {
+	m.server0 = m.serverNow()
+	m.own0 = ownCPUSeconds()
+}
+
+func (m *cpuMeter) finish(r *result) {
+	own := ownCPUSeconds() - m.own0
+	r.LoadgenCPUs = math.Round(own*1000) / 1000
+	if r.Ops > 0 {
+		r.LoadgenCPUUsOp = math.Round(own*1e6/float64(r.Ops)*10) / 10
+	}
+	if len(m.pids) == 0 {
+		return
+	}
+	srv := m.serverNow() - m.server0
+	r.ServerCPUs = math.Round(srv*1000) / 1000
+	if r.Ops > 0 {
+		r.ServerCPUUsOp = math.Round(srv*1e6/float64(r.Ops)*10) / 10
+	}
 }
 
 // errorLog counts failures and remembers the first one for the report.
@@ -151,8 +228,20 @@ func parseFlags() config {
 	flag.StringVar(&c.watchKey, "watch-key", "bench-watch-key", "watch-latency: watched key")
 	flag.Int64Var(&c.sinceUnixNs, "since-unix-ns", 0, "ready: measure from this wall-clock instant (default: loadgen start)")
 	flag.StringVar(&c.keyPrefix, "key-prefix", "k", "first characters of every generated key")
+	var serverPids string
+	flag.StringVar(&serverPids, "server-pid", "", "comma-separated server PIDs whose CPU time is reported for the measured window")
+	flag.BoolVar(&c.raw, "raw", false, "put/range: bare gRPC KV stub instead of clientv3 (less load-generator CPU)")
 	flag.Parse()
 
+	for _, p := range strings.Split(serverPids, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				fatalf("--server-pid: %v", err)
+			}
+			c.serverPids = append(c.serverPids, n)
+		}
+	}
 	for _, e := range strings.Split(endpoints, ",") {
 		e = strings.TrimSpace(e)
 		e = strings.TrimPrefix(strings.TrimPrefix(e, "http://"), "https://")
@@ -285,13 +374,54 @@ func ms(d time.Duration) float64 {
 
 // opFunc performs one request on worker-local state; it returns the error of
 // the request.
-type opFunc func(ctx context.Context, cli *clientv3.Client, rng *rand.Rand, keyBuf []byte, ticket int64) error
+type opFunc func(ctx context.Context, cn *conn, rng *rand.Rand, keyBuf []byte, ticket int64) error
+
+// conn is one connection of the KV workers: clientv3 (what applications use,
+// with its retry interceptors) or, with --raw, a bare gRPC channel and the
+// generated KV stub, which costs the load generator less CPU per request.
+type conn struct {
+	cli *clientv3.Client
+	raw *grpc.ClientConn
+	kv  pb.KVClient
+}
+
+func (cn *conn) Close() {
+	if cn.cli != nil {
+		cn.cli.Close()
+	}
+	if cn.raw != nil {
+		cn.raw.Close()
+	}
+}
+
+func dialKV(c config, n int) []*conn {
+	if !c.raw {
+		clis := dialAll(c, n)
+		out := make([]*conn, n)
+		for i, cli := range clis {
+			out[i] = &conn{cli: cli}
+		}
+		return out
+	}
+	out := make([]*conn, n)
+	for i := range out {
+		ep := c.endpoints[i%len(c.endpoints)]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		cc, err := grpc.DialContext(ctx, ep, grpc.WithInsecure(), grpc.WithBlock())
+		cancel()
+		if err != nil {
+			fatalf("connect %s: %v", ep, err)
+		}
+		out[i] = &conn{raw: cc, kv: pb.NewKVClient(cc)}
+	}
+	return out
+}
 
 // runPhase runs c.clients workers until the phase ends: when stopAt is
 // reached, or when `limit` tickets have been handed out (limit > 0). Latencies
 // are recorded only when record is true. It returns the recorded latencies and
 // the time the last recorded request completed.
-func runPhase(c config, clis []*clientv3.Client, workers int, do opFunc, stopAt time.Time, limit int64, record bool, errs *errorLog) ([]time.Duration, time.Time) {
+func runPhase(c config, clis []*conn, workers int, do opFunc, stopAt time.Time, limit int64, record bool, errs *errorLog) ([]time.Duration, time.Time) {
 	var next int64 = -1
 	var wg sync.WaitGroup
 	per := make([]stats, workers)
@@ -365,14 +495,19 @@ func runPhase(c config, clis []*clientv3.Client, workers int, do opFunc, stopAt 
 func kvOp(c config, value string) opFunc {
 	switch c.op {
 	case "put":
-		return func(ctx context.Context, cli *clientv3.Client, rng *rand.Rand, keyBuf []byte, ticket int64) error {
+		return func(ctx context.Context, cn *conn, rng *rand.Rand, keyBuf []byte, ticket int64) error {
 			var n int64
 			if c.seqKeys && c.total > 0 {
 				n = ticket % c.keySpace
 			} else {
 				n = rng.Int63n(c.keySpace)
 			}
-			_, err := cli.Put(ctx, keyFor(keyBuf, c.keyPrefix, n), value)
+			key := keyFor(keyBuf, c.keyPrefix, n)
+			if cn.kv != nil {
+				_, err := cn.kv.Put(ctx, &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
+				return err
+			}
+			_, err := cn.cli.Put(ctx, key, value)
 			return err
 		}
 	case "range":
@@ -380,8 +515,14 @@ func kvOp(c config, value string) opFunc {
 		if c.consistency == "s" {
 			opts = append(opts, clientv3.WithSerializable())
 		}
-		return func(ctx context.Context, cli *clientv3.Client, rng *rand.Rand, keyBuf []byte, ticket int64) error {
-			_, err := cli.Get(ctx, keyFor(keyBuf, c.keyPrefix, rng.Int63n(c.keySpace)), opts...)
+		serializable := c.consistency == "s"
+		return func(ctx context.Context, cn *conn, rng *rand.Rand, keyBuf []byte, ticket int64) error {
+			key := keyFor(keyBuf, c.keyPrefix, rng.Int63n(c.keySpace))
+			if cn.kv != nil {
+				_, err := cn.kv.Range(ctx, &pb.RangeRequest{Key: []byte(key), Serializable: serializable})
+				return err
+			}
+			_, err := cn.cli.Get(ctx, key, opts...)
 			return err
 		}
 	}
@@ -391,7 +532,7 @@ func kvOp(c config, value string) opFunc {
 
 func runKV(c config, base result, errs *errorLog) result {
 	value := randomValue(c.valSize)
-	clis := dialAll(c, c.conns)
+	clis := dialKV(c, c.conns)
 	defer func() {
 		for _, cli := range clis {
 			cli.Close()
@@ -422,6 +563,8 @@ func runKV(c config, base result, errs *errorLog) result {
 		var werrs errorLog
 		runPhase(c, clis, c.clients, do, time.Now().Add(c.warmup), 0, false, &werrs)
 	}
+	meter := cpuMeter{pids: c.serverPids}
+	meter.start()
 	start := time.Now()
 	var lat []time.Duration
 	if c.total > 0 {
@@ -436,6 +579,7 @@ func runKV(c config, base result, errs *errorLog) result {
 		r.Seconds = c.duration.Seconds()
 	}
 	r.Ops = int64(len(lat))
+	meter.finish(&r)
 	if r.Seconds > 0 {
 		r.OpsPerSec = float64(r.Ops) / r.Seconds
 	}
@@ -579,6 +723,8 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 	if c.warmup > 0 {
 		putLoop(false, time.Now().Add(c.warmup), 0)
 	}
+	meter := cpuMeter{pids: c.serverPids}
+	meter.start()
 	start := time.Now()
 	puts := putLoop(true, start.Add(c.duration), c.total)
 	r.Seconds = time.Since(start).Seconds()
@@ -606,6 +752,7 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 		atomic.AddInt64(&errs.n, missing-1)
 	}
 	r.Ops = int64(len(lat))
+	meter.finish(&r)
 	if r.Seconds > 0 {
 		r.OpsPerSec = float64(r.Ops) / r.Seconds
 	}
@@ -678,6 +825,11 @@ func runCount(c config, base result, errs *errorLog) result {
 
 func main() {
 	started := time.Now()
+	if os.Getenv("GOGC") == "" {
+		// Fewer collections: the latency slices are the only large heap and
+		// the CPU saved goes to the server under test.
+		debug.SetGCPercent(400)
+	}
 	c := parseFlags()
 	base := result{
 		Op:        c.op,

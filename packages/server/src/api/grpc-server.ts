@@ -4,10 +4,11 @@
  * gRPC overhead, so oversized requests reach the member's own, clearer check).
  */
 import * as grpc from '@grpc/grpc-js';
-import { ClusterService, KVService, MaintenanceService } from '@etcd-ts/api';
+import { ClusterService, KVService, LeaseService, MaintenanceService } from '@etcd-ts/api';
 import type { EtcdServer } from '../etcd/etcd-server.js';
 import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
+import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
 
 /** etcd's grpcOverheadBytes. */
@@ -33,6 +34,7 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.S
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(KVService, kvService(s, { maxTxnOps: opts.maxTxnOps }));
+  server.addService(LeaseService, leaseService(s));
   server.addService(MaintenanceService, maintenanceService(s));
   server.addService(ClusterService, clusterService(s));
   return server;

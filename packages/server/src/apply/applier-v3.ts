@@ -75,6 +75,28 @@ export class ApplierV3 {
     return { ...resp, header: { revision: view.rev } };
   }
 
+  leaseGrant(tx: WriteTx, r: etcdserverpb.LeaseGrantRequest): etcdserverpb.LeaseGrantResponseInit {
+    const lease = this.lessor.grant(tx, r.ID, r.TTL);
+    return { header: { revision: this.kv.currentRev }, ID: lease.id, TTL: lease.ttl };
+  }
+
+  /** Deletes every key attached to the lease in one revision, then forgets the lease. */
+  leaseRevoke(tx: WriteTx, r: etcdserverpb.LeaseRevokeRequest): etcdserverpb.LeaseRevokeResponseInit {
+    const lease = this.lessor.lookup(r.ID);
+    if (lease === undefined) throw etcdError('LEASE_NOT_FOUND');
+    const keys = [...lease.keys].sort();
+    if (keys.length > 0) {
+      const w = this.kv.write(tx);
+      try {
+        for (const key of keys) w.deleteRange(Buffer.from(key, 'latin1'), undefined);
+      } finally {
+        w.end();
+      }
+    }
+    this.lessor.remove(tx, r.ID);
+    return { header: { revision: this.kv.currentRev } };
+  }
+
   compaction(tx: WriteTx, r: etcdserverpb.CompactionRequest): CompactionResponse {
     this.kv.compact(tx, r.revision);
     return { header: { revision: this.kv.currentRev } };

@@ -44,6 +44,7 @@ export function applyRange(view: RangeView, r: RangeRequest): RangeOutcome {
     const rr = view.rangeRaw(r.key, end, opts);
     let kvs = rr.kvs;
     if (order === SortOrder.DESCEND) kvs = kvs.slice().reverse();
+    // Any other order (ASCEND, NONE, or a value outside the enum) leaves key order.
     const more = r.limit > 0 && kvs.length > r.limit;
     if (more) kvs = kvs.slice(0, r.limit);
     return { kvs: kvs.map((b) => new PreEncoded(b)), more, count: rr.count, revision: rr.rev };
@@ -55,7 +56,8 @@ export function applyRange(view: RangeView, r: RangeRequest): RangeOutcome {
   if (r.minModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
   if (r.maxCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
   if (r.minCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision >= r.minCreateRevision);
-  if (order !== SortOrder.NONE) {
+  // Like etcd, an order other than ASCEND or DESCEND leaves key order (after fetching everything).
+  if (order === SortOrder.ASCEND || order === SortOrder.DESCEND) {
     const cmp = comparator(r.sortTarget);
     // Array.prototype.sort is stable: equal elements keep key order in both directions.
     kvs = order === SortOrder.DESCEND ? kvs.slice().sort((a, b) => cmp(b, a)) : kvs.slice().sort(cmp);

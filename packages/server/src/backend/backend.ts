@@ -40,6 +40,14 @@ export interface Backend {
   /** Entries with start <= key < end in key order (reverse: descending). */
   range(bucket: Bucket, start: Uint8Array, opts?: RangeOptions): IterableIterator<[key: Uint8Array, value: Uint8Array]>;
   /**
+   * Calls fn for each entry with start <= key < end (end undefined: to the
+   * end of the bucket) in key order, until fn returns false. key and value
+   * are views valid only until fn returns: nothing is copied, which makes
+   * full scans (restore, hashing) several times faster than range(). fn must
+   * not write to the backend.
+   */
+  scan(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, fn: (key: Buffer, value: Buffer) => boolean | void): void;
+  /**
    * Runs fn inside one atomic write transaction and commits it. Reads made
    * inside fn (through this backend) see fn's own writes. Synchronous; fn must
    * not await. If fn throws, nothing of it is committed.

@@ -36,6 +36,7 @@ const TXN_SYNCHRONOUS_COMMIT = 2;
 const TXN_NO_SYNC_FLUSH = 0x10000;
 
 type BinaryDb = Database<Buffer, Buffer>;
+type DatabaseOptionsWithEncoder = Parameters<RootDatabase['openDB']>[1] & { encoder: object };
 
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -57,6 +58,8 @@ export class LmdbBackend implements Backend {
   readonly durability: LmdbDurability;
   readonly #env: RootDatabase;
   readonly #dbs = new Map<Bucket, BinaryDb>();
+  /** Second handles on the same databases whose reads hand out lmdb-js's reused buffers, for scan(). */
+  readonly #scanDbs = new Map<Bucket, Database<Buffer, Buffer>>();
   readonly #txnFlags: number;
   #closed = false;
   #tx: WriteTx | undefined;
@@ -98,6 +101,34 @@ export class LmdbBackend implements Backend {
   range(bucket: Bucket, start: Uint8Array, opts: RangeOptions = {}): IterableIterator<[key: Uint8Array, value: Uint8Array]> {
     const db = this.#db(bucket);
     return rangeOf(db, asBuffer(start), opts.end === undefined ? undefined : asBuffer(opts.end), opts.limit ?? 0, opts.reverse ?? false);
+  }
+
+  #scanDb(bucket: Bucket): Database<Buffer, Buffer> {
+    this.#db(bucket);
+    let db = this.#scanDbs.get(bucket);
+    if (db === undefined) {
+      // values: a decoder that lmdb-js trusts to copy gets the shared read buffer itself
+      const volatileValues = {
+        encode: (v: Buffer): Buffer => v,
+        decode: (b: Buffer, size: number): Buffer => b.subarray(0, size),
+      };
+      db = this.#env.openDB<Buffer, Buffer>(bucket, { keyEncoding: 'binary', encoder: volatileValues } as DatabaseOptionsWithEncoder);
+      // keys: a view of the shared key buffer instead of a copy
+      (db as unknown as { readKey: (t: Buffer, s: number, e: number) => Buffer }).readKey = (t, s, e) => t.subarray(s, e);
+      this.#scanDbs.set(bucket, db);
+    }
+    return db;
+  }
+
+  scan(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, fn: (key: Buffer, value: Buffer) => boolean | void): void {
+    const db = this.#scanDb(bucket);
+    const s = asBuffer(start);
+    const e = end === undefined ? undefined : asBuffer(end);
+    if (e !== undefined && Buffer.compare(e, s) <= 0) return;
+    const it = db.getRange({ ...(s.length > 0 ? { start: s } : {}), ...(e === undefined ? {} : { end: e }) });
+    for (const { key, value } of it) {
+      if (fn(key, value) === false) return;
+    }
   }
 
   transact<T>(fn: (tx: WriteTx) => T): T {

@@ -61,6 +61,15 @@ export class MemoryBackend implements Backend {
     return iterate(snapshot, toKey(start), opts.end === undefined ? undefined : toKey(opts.end), opts.limit ?? 0, opts.reverse ?? false);
   }
 
+  scan(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, fn: (key: Buffer, value: Buffer) => boolean | void): void {
+    const tree = this.#tree(bucket);
+    const e = end === undefined ? undefined : toKey(end);
+    for (const [k, v] of tree.entries(toKey(start))) {
+      if (e !== undefined && k >= e) return;
+      if (fn(Buffer.from(k, 'latin1'), v) === false) return;
+    }
+  }
+
   transact<T>(fn: (tx: WriteTx) => T): T {
     if (this.#closed) throw new BackendClosedError();
     if (this.#tx !== undefined) return fn(this.#tx);

@@ -5,11 +5,13 @@
 import { EtcdError, etcdError } from '@etcd-ts/api';
 import { ErrCompacted, ErrFutureRev } from '../mvcc/mvcc-error.js';
 import { ErrProposalDropped } from '../raft/errors.js';
+import { LessorError } from '../lease/lessor.js';
 
 export function toEtcdError(err: unknown): unknown {
   if (err instanceof EtcdError) return err;
   if (err instanceof ErrCompacted) return etcdError('COMPACTED');
   if (err instanceof ErrFutureRev) return etcdError('FUTURE_REV');
   if (err instanceof ErrProposalDropped) return etcdError('NO_LEADER');
+  if (err instanceof LessorError) return etcdError(err.code === 'NOT_PRIMARY' ? 'NO_LEADER' : err.code);
   return err;
 }

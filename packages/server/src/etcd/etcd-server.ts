@@ -11,7 +11,7 @@
  * - A client is answered only after its entry is durable in the log (the raft
  *   node persists before it applies).
  */
-import { EtcdError, etcdError, etcdserverpb, IdGenerator } from '@etcd-ts/api';
+import { EtcdError, etcdError, etcdserverpb, IdGenerator, isEtcdError } from '@etcd-ts/api';
 import type { Logger } from 'pino';
 import type { Backend, WriteTx } from '../backend/backend.js';
 import { ApplierV3 } from '../apply/applier-v3.js';
@@ -58,6 +58,9 @@ interface ApplyResult {
 
 /** etcd's maxGapBetweenApplyAndCommitIndex: proposals are refused beyond this backlog. */
 const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
+const LEASE_EXPIRY_CHECK_MS = 500;
+/** etcd's leaseRevokeRate / 2 per check. */
+const LEASE_REVOKE_PER_CHECK = 500;
 
 export class EtcdServer {
   readonly memberId: bigint;
@@ -91,6 +94,7 @@ export class EtcdServer {
   term = 0;
   lead = 0n;
   private leaderWaiters: (() => void)[] = [];
+  private leaseExpiryTimer: NodeJS.Timeout | undefined;
 
   constructor(boot: Bootstrapped, cfg: EtcdServerConfig, log: Logger) {
     this.cfg = cfg;
@@ -98,7 +102,9 @@ export class EtcdServer {
     this.memberId = boot.memberId;
     this.clusterId = boot.clusterId;
     this.backend = boot.backend;
-    this.lessor = new Lessor(boot.backend);
+    // etcd's minimum lease TTL: 1.5 election timeouts, in whole seconds rounded up.
+    const minTtl = Math.ceil((Math.floor((3 * cfg.electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
+    this.lessor = new Lessor(boot.backend, { minTtl });
     this.kv = KVStore.open(boot.backend, { leases: this.lessor });
     this.applier = new ApplierV3(this.kv, this.lessor);
     this.reqIds = new IdGenerator(boot.memberId);
@@ -157,10 +163,23 @@ export class EtcdServer {
 
   start(): void {
     this.raftNode.start();
+    this.leaseExpiryTimer = setInterval(() => this.revokeExpiredLeases(), LEASE_EXPIRY_CHECK_MS);
+    this.leaseExpiryTimer.unref();
+  }
+
+  /** Proposes the revocation of leases the primary lessor found expired (etcd: 500 per 500 ms). */
+  private revokeExpiredLeases(): void {
+    if (this.stopping || this.fatal !== undefined || !this.isLeader) return;
+    for (const id of this.lessor.expired(LEASE_REVOKE_PER_CHECK)) {
+      this.raftRequest({ leaseRevoke: { ID: id } }).catch((err: unknown) => {
+        if (!isEtcdError(err, 'LEASE_NOT_FOUND')) this.log.warn({ err, lease: id.toString(16) }, 'failed to revoke an expired lease');
+      });
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.leaseExpiryTimer !== undefined) clearInterval(this.leaseExpiryTimer);
     await this.raftNode.stop();
     await this.snapshotting;
     this.reads.failAll(etcdError('STOPPED'));
@@ -231,6 +250,52 @@ export class EtcdServer {
     const resp = (await this.raftRequest({ compaction: r })) as etcdserverpb.CompactionResponseInit;
     // etcd answers with the store's revision when the compaction returns.
     return { ...resp, header: { revision: this.kv.currentRev } };
+  }
+
+  // ---- Lease ----
+
+  async leaseGrant(r: etcdserverpb.LeaseGrantRequest): Promise<etcdserverpb.LeaseGrantResponseInit> {
+    let id = r.ID;
+    // No ID given: choose a positive one, as etcd does.
+    while (id === 0n) id = this.reqIds.next() & ((1n << 63n) - 1n);
+    return (await this.raftRequest({ leaseGrant: { ID: id, TTL: r.TTL } })) as etcdserverpb.LeaseGrantResponseInit;
+  }
+
+  async leaseRevoke(r: etcdserverpb.LeaseRevokeRequest): Promise<etcdserverpb.LeaseRevokeResponseInit> {
+    return (await this.raftRequest({ leaseRevoke: { ID: r.ID } })) as etcdserverpb.LeaseRevokeResponseInit;
+  }
+
+  /** Renews a lease on the leader once everything committed is applied; returns its TTL. */
+  async leaseRenew(id: bigint): Promise<number> {
+    await this.waitAppliedCommitted();
+    try {
+      return this.lessor.renew(id);
+    } catch (err) {
+      throw toEtcdError(err);
+    }
+  }
+
+  async leaseTimeToLive(r: etcdserverpb.LeaseTimeToLiveRequest): Promise<etcdserverpb.LeaseTimeToLiveResponseInit> {
+    await this.waitAppliedCommitted();
+    const lease = this.lessor.lookup(r.ID);
+    if (lease === undefined) throw etcdError('LEASE_NOT_FOUND');
+    return {
+      ID: lease.id,
+      TTL: this.lessor.remainingSeconds(lease),
+      grantedTTL: lease.ttl,
+      keys: r.keys ? [...lease.keys].sort().map((k) => Buffer.from(k, 'latin1')) : [],
+    };
+  }
+
+  leaseLeases(): etcdserverpb.LeaseLeasesResponseInit {
+    return { leases: this.lessor.list().map((l) => ({ ID: l.id })) };
+  }
+
+  private async waitAppliedCommitted(): Promise<void> {
+    this.assertServing();
+    if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
+    if (!this.isLeader) throw etcdError('NOT_LEADER');
+    await this.applied.wait(this.committedIndex);
   }
 
   linearizableReadNotify(): Promise<void> {
@@ -350,6 +415,8 @@ export class EtcdServer {
       if (r.deleteRange !== undefined) return { resp: this.applier.deleteRange(tx, r.deleteRange) };
       if (r.txn !== undefined) return { resp: this.applier.txn(tx, r.txn) };
       if (r.compaction !== undefined) return { resp: this.applier.compaction(tx, r.compaction) };
+      if (r.leaseGrant !== undefined) return { resp: this.applier.leaseGrant(tx, r.leaseGrant) };
+      if (r.leaseRevoke !== undefined) return { resp: this.applier.leaseRevoke(tx, r.leaseRevoke) };
       return { err: new Error('request type not supported by this member') };
     } catch (err) {
       // Expected refusals happen before a request's first write; anything else is a bug.
@@ -393,7 +460,11 @@ export class EtcdServer {
 
   private onSoftState(s: SoftState): void {
     const had = this.lead;
+    const wasLeader = this.isLeader;
     this.lead = s.raftState === StateType.Leader ? this.memberId : s.lead;
+    // Only the leader's lessor expires leases; a new leader gives every lease a full TTL again.
+    if (this.isLeader && !wasLeader) this.lessor.promote(this.cfg.electionTicks * this.cfg.heartbeatIntervalMs);
+    else if (!this.isLeader && wasLeader) this.lessor.demote();
     if (had !== this.lead) {
       this.log.info({ leader: this.lead.toString(16), term: this.term }, 'leader changed');
       if (this.lead !== 0n) {

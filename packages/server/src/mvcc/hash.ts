@@ -66,12 +66,12 @@ export function hashByRev(
   const keep = index.keep(rev);
   const h = new Crc32cWriter();
   h.write(KEY_BUCKET_NAME);
-  for (const [k, v] of backend.range('key', Buffer.alloc(0), { end: uint64ToBytes(rev + 1) })) {
+  backend.scan('key', Buffer.alloc(0), uint64ToBytes(rev + 1), (k, v) => {
     const main = bytesToMain(k);
-    if (main <= compactRev && keep.size > 0 && !keep.hasMainSub(main, bytesToSub(k))) continue;
+    if (main <= compactRev && keep.size > 0 && !keep.hasMainSub(main, bytesToSub(k))) return;
     h.write(k);
     h.write(v);
-  }
+  });
   return { hash: h.sum(), currentRev, compactRev };
 }
 
@@ -85,11 +85,11 @@ export function hashBackend(backend: Backend): number {
   const h = new Crc32cWriter();
   for (const name of names) {
     h.write(Buffer.from(name));
-    for (const [k, v] of backend.range(name, Buffer.alloc(0))) {
-      if (name === 'meta' && Buffer.compare(k, CONSISTENT_INDEX_KEY) === 0) continue;
+    backend.scan(name, Buffer.alloc(0), undefined, (k, v) => {
+      if (name === 'meta' && Buffer.compare(k, CONSISTENT_INDEX_KEY) === 0) return;
       h.write(k);
       h.write(v);
-    }
+    });
   }
   return h.sum();
 }

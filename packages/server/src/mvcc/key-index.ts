@@ -382,7 +382,7 @@ export class KeyIndex {
     for (let i = d[o + COUNT]! - 1; i >= 0; i--) {
       const main = d[o + HEADER + 2 * i]!;
       if (main <= atRev) {
-        available.add({ main, sub: d[o + HEADER + 2 * i + 1]! });
+        available.addMainSub(main, d[o + HEADER + 2 * i + 1]!);
         return [gi, i];
       }
     }

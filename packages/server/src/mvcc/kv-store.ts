@@ -12,7 +12,6 @@ import { ErrClosed, ErrCompacted, ErrFutureRev, ErrTxnState, MvccInvariantError 
 import type { Revision } from './revision.js';
 import {
   bytesToMain,
-  bytesToRev,
   bytesToSub,
   bytesToUint64,
   isTombstoneKey,
@@ -154,6 +153,8 @@ export class KVStore {
   #compactMainRev = -1;
   #consistentIndex = 0;
   #activeWrite: StoreTxnWrite | undefined;
+  /** A compaction whose index part is done and whose key-bucket deletions continue from start. */
+  #pending: { readonly rev: number; readonly keep: RevisionSet; start: Buffer } | undefined;
   #closed = false;
 
   constructor(backend: Backend, opts: KVStoreOptions = {}) {
@@ -218,40 +219,75 @@ export class KVStore {
    * index and from the key bucket, inside tx.
    */
   compact(tx: WriteTx, rev: number): void {
+    this.scheduleCompaction(tx, rev);
+    while (this.#pending !== undefined) this.#compactionBatch(tx);
+  }
+
+  /**
+   * The first half of compact(): validates rev, records scheduledCompactRev
+   * in tx and compacts the index, after which reads below rev fail with
+   * ErrCompacted. The key-bucket records to delete are left for
+   * compactionStep(), which removes them in batches, each in a backend
+   * transaction of its own (as etcd does in the background). If the process
+   * stops before the last batch, open() finishes the work.
+   */
+  scheduleCompaction(tx: WriteTx, rev: number): void {
     this.#checkOpen();
     if (this.#activeWrite !== undefined) throw new ErrTxnState('compact while a write transaction is open');
-    this.#updateCompactRev(tx, rev);
-    this.#compact(tx, rev);
-  }
-
-  #updateCompactRev(tx: WriteTx, rev: number): void {
     if (rev <= this.#compactMainRev) throw new ErrCompacted(this.#compactMainRev);
     if (rev > this.#currentRev) throw new ErrFutureRev(this.#currentRev);
+    // one compaction at a time: a pending one is completed first, in tx
+    while (this.#pending !== undefined) this.#compactionBatch(tx);
     tx.put('meta', SCHEDULED_COMPACT_KEY, revToBytes({ main: rev, sub: 0 }));
     this.#compactMainRev = rev;
-  }
-
-  #compact(tx: WriteTx, rev: number): void {
     const keep = this.#index.compact(rev);
-    this.#deleteCompacted(tx, rev, keep);
+    this.#pending = { rev, keep, start: revToBytes({ main: 0, sub: 0 }) };
   }
 
-  /** Deletes from the key bucket the records with main <= rev that keep does not hold; then marks the compaction finished. */
-  #deleteCompacted(tx: WriteTx, rev: number, keep: RevisionSet): void {
-    const end = uint64ToBytes(rev + 1);
-    let last: Buffer = revToBytes({ main: 0, sub: 0 });
+  /** The revision of a compaction whose key-bucket deletions are not finished, if any. */
+  get pendingCompaction(): number | undefined {
+    return this.#pending?.rev;
+  }
+
+  /**
+   * Deletes one batch (compactionBatchLimit records examined) of the pending
+   * compaction in its own backend transaction. Returns true when no
+   * compaction is pending any more.
+   */
+  compactionStep(): boolean {
+    this.#checkOpen();
+    if (this.#pending === undefined) return true;
+    this.backend.transact((tx) => this.#compactionBatch(tx));
+    return this.#pending === undefined;
+  }
+
+  /**
+   * Deletes, among the next compactionBatchLimit records with main <= rev,
+   * those the compaction does not keep; records finishedCompactRev after the
+   * last batch.
+   */
+  #compactionBatch(tx: WriteTx): void {
+    const p = this.#pending;
+    if (p === undefined) return;
     const limit = this.#compactionBatchLimit;
-    for (;;) {
-      const batch: Buffer[] = [];
-      for (const [k] of this.backend.range('key', last, { end, limit })) batch.push(asBuffer(k));
-      for (const k of batch) {
-        if (!keep.hasMainSub(bytesToMain(k), bytesToSub(k))) tx.delete('key', k);
-      }
-      if (batch.length < limit) break;
-      const r = bytesToRev(batch[batch.length - 1]!);
-      last = revToBytes({ main: r.main, sub: r.sub + 1 });
+    const doomed: Buffer[] = [];
+    let n = 0;
+    let lastMain = 0;
+    let lastSub = 0;
+    this.backend.scan('key', p.start, uint64ToBytes(p.rev + 1), (k) => {
+      n++;
+      lastMain = bytesToMain(k);
+      lastSub = bytesToSub(k);
+      if (!p.keep.hasMainSub(lastMain, lastSub)) doomed.push(Buffer.from(k));
+      return n < limit;
+    });
+    for (const k of doomed) tx.delete('key', k);
+    if (n < limit) {
+      tx.put('meta', FINISHED_COMPACT_KEY, revToBytes({ main: p.rev, sub: 0 }));
+      this.#pending = undefined;
+    } else {
+      p.start = revToBytes({ main: lastMain, sub: lastSub + 1 });
     }
-    tx.put('meta', FINISHED_COMPACT_KEY, revToBytes({ main: rev, sub: 0 }));
   }
 
   /** etcd's HashKV at rev (0: current revision). */
@@ -384,11 +420,11 @@ export class KVStore {
     const keyToLease = this.#leases !== undefined ? new Map<string, bigint>() : undefined;
     const sc: ScannedKeyValue = { key: '', createRevision: 0, version: 0, lease: 0n };
     let currentRev = 1;
-    for (const [rk, v] of be.range('key', revToBytes({ main: 1, sub: 0 }))) {
+    be.scan('key', revToBytes({ main: 1, sub: 0 }), undefined, (rk, v) => {
       const main = bytesToMain(rk);
       const sub = bytesToSub(rk);
       const tomb = isTombstoneKey(rk);
-      scanKeyValue(asBuffer(v), sc);
+      scanKeyValue(v, sc);
       const key = sc.key;
       if (keyToLease !== undefined) {
         if (tomb || sc.lease === 0n) keyToLease.delete(key);
@@ -407,19 +443,17 @@ export class KVStore {
         nki.restore({ main: sc.createRevision, sub: 0 }, { main, sub }, sc.version);
         index.insert(nki);
       }
-    }
-    // a compaction may have removed every record of the newest revisions
-    this.#currentRev = Math.max(currentRev, this.#compactMainRev);
+    });
+    if (scheduled <= this.#compactMainRev) scheduled = 0;
+    // a compaction (finished, or interrupted between batches) may have removed
+    // every record of the newest revisions; the revision never goes back
+    this.#currentRev = Math.max(currentRev, this.#compactMainRev, scheduled);
     if (keyToLease !== undefined && this.#leases !== undefined) {
       for (const [key, lease] of keyToLease) this.#leases.attach(lease, key);
     }
-    if (scheduled <= this.#compactMainRev) scheduled = 0;
     if (scheduled !== 0) {
       // finish the compaction that was interrupted
-      be.transact((tx) => {
-        this.#updateCompactRev(tx, scheduled);
-        this.#compact(tx, scheduled);
-      });
+      be.transact((tx) => this.compact(tx, scheduled));
     }
   }
 }

@@ -89,39 +89,63 @@ export function isTombstoneKey(b: Uint8Array): boolean {
   return b.length === MARKED_REV_BYTES_LEN && b[REV_BYTES_LEN] === MARK_TOMBSTONE;
 }
 
-/** A value-equality key for a revision, usable in Set and Map. */
-export function revisionKey(main: number, sub: number): string {
-  return `${main}_${sub}`;
-}
-
-/** A set of revisions compared by value (etcd's map[revision]struct{}). */
+/**
+ * A set of revisions compared by value (etcd's map[revision]struct{}).
+ * Revisions with sub 0, the common case, are kept as plain numbers.
+ */
 export class RevisionSet {
-  readonly #set = new Set<string>();
+  readonly #mains = new Set<number>();
+  readonly #withSub = new Map<number, Set<number>>();
+  #size = 0;
 
   add(rev: Revision): void {
-    this.#set.add(revisionKey(rev.main, rev.sub));
+    this.addMainSub(rev.main, rev.sub);
+  }
+
+  addMainSub(main: number, sub: number): void {
+    if (sub === 0) {
+      if (this.#mains.has(main)) return;
+      this.#mains.add(main);
+    } else {
+      let subs = this.#withSub.get(main);
+      if (subs === undefined) {
+        subs = new Set<number>();
+        this.#withSub.set(main, subs);
+      }
+      if (subs.has(sub)) return;
+      subs.add(sub);
+    }
+    this.#size++;
   }
 
   delete(rev: Revision): void {
-    this.#set.delete(revisionKey(rev.main, rev.sub));
+    if (rev.sub === 0) {
+      if (this.#mains.delete(rev.main)) this.#size--;
+      return;
+    }
+    const subs = this.#withSub.get(rev.main);
+    if (subs !== undefined && subs.delete(rev.sub)) {
+      this.#size--;
+      if (subs.size === 0) this.#withSub.delete(rev.main);
+    }
   }
 
   has(rev: Revision): boolean {
-    return this.#set.has(revisionKey(rev.main, rev.sub));
+    return this.hasMainSub(rev.main, rev.sub);
   }
 
   hasMainSub(main: number, sub: number): boolean {
-    return this.#set.has(revisionKey(main, sub));
+    if (sub === 0) return this.#mains.has(main);
+    const subs = this.#withSub.get(main);
+    return subs !== undefined && subs.has(sub);
   }
 
   get size(): number {
-    return this.#set.size;
+    return this.#size;
   }
 
   *[Symbol.iterator](): IterableIterator<Revision> {
-    for (const k of this.#set) {
-      const i = k.indexOf('_');
-      yield { main: Number(k.slice(0, i)), sub: Number(k.slice(i + 1)) };
-    }
+    for (const main of this.#mains) yield { main, sub: 0 };
+    for (const [main, subs] of this.#withSub) for (const sub of subs) yield { main, sub };
   }
 }

@@ -85,21 +85,23 @@ export class TreeIndex {
   /** The keys of [key, end) existing at atRev and their revisions; limit <= 0 means no limit. */
   range(key: string, end: string | undefined, atRev: number, limit = 0): IndexRange {
     if (end === undefined) {
-      const got = this.get(key, atRev);
-      if (got === undefined) return { keys: [], revs: [], total: 0 };
-      return { keys: [key], revs: [got.modified], total: 1 };
+      const rev = this.#tree.get(key)?.modifiedAt(atRev);
+      if (rev === undefined) return { keys: [], revs: [], total: 0 };
+      return { keys: [key], revs: [rev], total: 1 };
     }
     const keys: string[] = [];
     const revs: Revision[] = [];
     const max = limit > 0 ? limit : Number.POSITIVE_INFINITY;
     let total = 0;
     this.#visit(key, end, (ki) => {
-      const got = ki.get(atRev);
-      if (got === undefined) return;
-      total++;
       if (keys.length < max) {
+        const rev = ki.modifiedAt(atRev);
+        if (rev === undefined) return;
         keys.push(ki.key);
-        revs.push(got.modified);
+        revs.push(rev);
+        total++;
+      } else if (ki.existsAt(atRev)) {
+        total++;
       }
     });
     return { keys, revs, total };
@@ -107,10 +109,10 @@ export class TreeIndex {
 
   /** The number of keys of the range existing at atRev (etcd's len(Revisions(...))). */
   countRevisions(key: string, end: string | undefined, atRev: number): number {
-    if (end === undefined) return this.get(key, atRev) === undefined ? 0 : 1;
+    if (end === undefined) return this.#tree.get(key)?.existsAt(atRev) === true ? 1 : 0;
     let n = 0;
     this.#visit(key, end, (ki) => {
-      if (ki.get(atRev) !== undefined) n++;
+      if (ki.existsAt(atRev)) n++;
     });
     return n;
   }

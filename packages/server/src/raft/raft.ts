@@ -109,6 +109,9 @@ export class Raft {
   private readonly disableProposalForwarding: boolean;
   private readonly random: RandomSource;
 
+  /** Leader outside the configuration: hand-off attempts so far (rotates the transferee). */
+  private handOffAttempts = 0;
+
   /** ReadIndex requests received before the leader committed an entry of its term. */
   private pendingReadIndexMessages: Message[] = [];
 
@@ -326,6 +329,7 @@ export class Raft {
       pr.inflights.reset();
     });
     this.pendingConfIndex = 0;
+    this.handOffAttempts = 0;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly(this.readOnly.option);
     this.pendingReadIndexMessages = [];
@@ -368,6 +372,8 @@ export class Raft {
       if (this.checkQuorum) this.step(newMessage({ type: MessageType.MsgCheckQuorum, from: this.id }));
       // A transfer that did not finish within an election timeout is abandoned.
       if (this.state === StateType.Leader && this.leadTransferee !== None) this.abortLeaderTransfer();
+      // A leader outside the configuration keeps trying to hand off.
+      if (this.state === StateType.Leader && !this.promotable()) this.handOffLeadership();
     }
     if (this.state !== StateType.Leader) return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -872,13 +878,14 @@ export class Raft {
     const cs = this.prs.confState();
     const pr = this.prs.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
-    if ((pr === undefined || this.isLearner) && this.state === StateType.Leader) {
-      // A leader removed (or demoted) by a committed change steps down; the
-      // remaining voters elect a new leader once their election timeout passes.
-      this.becomeFollower(this.term, None);
-      return cs;
-    }
     if (this.state !== StateType.Leader || cs.voters.length === 0) return cs;
+    if (pr === undefined || this.isLearner) {
+      // A leader removed (or demoted) by a committed change keeps leading so
+      // that the remaining members learn the new commit index (and so apply the
+      // change), accepts no proposals, and hands leadership to the most
+      // up-to-date voter.
+      this.handOffLeadership();
+    }
     // The quorum changed: maybe more is committed now, and new members need entries.
     if (this.maybeCommit()) {
       this.bcastAppend();
@@ -918,8 +925,36 @@ export class Raft {
     this.randomizedElectionTimeout = this.electionTimeout + extra;
   }
 
+  /**
+   * Starts a leadership transfer from a leader outside the configuration: to
+   * the voter with the highest match first (lowest id on ties), to the next one
+   * on each retry so that an unreachable voter cannot stall the hand-off.
+   */
+  private handOffLeadership(): void {
+    if (this.leadTransferee !== None) return;
+    const candidates: Array<{ id: NodeId; match: number }> = [];
+    this.prs.visit((id, pr) => {
+      if (id !== this.id && !pr.isLearner) candidates.push({ id, match: pr.match });
+    });
+    if (candidates.length === 0) return;
+    candidates.sort((a, b) => b.match - a.match);
+    const to = candidates[this.handOffAttempts % candidates.length]!;
+    this.handOffAttempts++;
+    this.electionElapsed = 0;
+    this.leadTransferee = to.id;
+    if (to.match === this.raftLog.lastIndex()) this.sendTimeoutNow(to.id);
+    else this.sendAppend(to.id);
+  }
+
   private sendTimeoutNow(to: NodeId): void {
     this.send({ type: MessageType.MsgTimeoutNow, to });
+    if (this.state === StateType.Leader && !this.promotable()) {
+      // The transferee holds the whole log; a removed leader has nothing left
+      // to do. If MsgTimeoutNow is lost, the voters elect a leader after their
+      // election timeout, and this member, holding no more than the transferee,
+      // never blocks that election.
+      this.becomeFollower(this.term, None);
+    }
   }
 
   abortLeaderTransfer(): void {
