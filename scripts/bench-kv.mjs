@@ -339,6 +339,8 @@ async function main() {
     if (!['put', 'range', 'watch-latency'].includes(op)) throw new BenchError(`unknown op ${op}`);
   }
   if (opts.clients.some((c) => !Number.isInteger(c) || c < 1)) throw new BenchError('--clients: positive integers');
+  for (const d of [opts.duration, opts.warmup, opts.readyTimeout]) durationMs(d);
+  if (!['l', 's'].includes(opts.consistency)) throw new BenchError('--consistency: l or s');
   const info = machineInfo();
   const loadgen = buildLoadgen();
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new BenchError('--rounds: positive integer');

@@ -175,6 +175,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2), DEFAULTS, USAGE);
   if (!Number.isInteger(opts.keys) || opts.keys < 1) throw new BenchError('--keys: positive integer');
   if (!Number.isInteger(opts.restarts) || opts.restarts < 1) throw new BenchError('--restarts: positive integer');
+  durationMs(opts.readyTimeout);
   const info = machineInfo();
   const loadgen = buildLoadgen();
   const kinds = serverKinds();

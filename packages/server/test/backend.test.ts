@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
-import { BackendClosedError, EmptyKeyError, TxClosedError } from '../src/backend/backend-error.js';
+import { BackendClosedError, BackendError, EmptyKeyError, TxClosedError } from '../src/backend/backend-error.js';
 import { backendPath, LmdbBackend, openLmdbBackend } from '../src/backend/lmdb-backend.js';
 import { MemoryBackend } from '../src/backend/memory-backend.js';
 
@@ -274,6 +274,21 @@ test('lmdb: every durability mode commits and reopens', async () => {
     assert.is(Buffer.from(again.get('key', s('a'))!).toString(), durability);
     await again.close();
   }
+});
+
+test('lmdb: keys beyond the LMDB key size limit fail with a typed error and abort', async () => {
+  const be = openLmdbBackend(tmpDir());
+  assert.throws(
+    () =>
+      be.transact((tx) => {
+        tx.put('key', s('ok'), s('1'));
+        tx.put('auth', Buffer.alloc(4000, 1), s('x'));
+      }),
+    (e: unknown) => e instanceof BackendError && e.code === 'ErrBackendWrite',
+  );
+  assert.is(be.get('key', s('ok')), undefined);
+  be.transact((tx) => tx.put('auth', Buffer.alloc(1978, 1), s('x')));
+  await be.close();
 });
 
 test('lmdb: backup copies a consistent database', async () => {

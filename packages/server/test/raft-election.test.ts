@@ -91,6 +91,18 @@ test('a stale pre-vote (lower term) is rejected with the current term so the sen
   assert.equal(out.map((m) => [m.type, m.term, m.reject]), [[MessageType.MsgPreVoteResp, 5, true]]);
 });
 
+test('a stale vote request is rejected with the current term, and the candidate steps down to it', () => {
+  const n = new TestNode(1n, { peers: ids3, storage: storageWith([1], { term: 5, vote: None, commit: 1 }) });
+  const out = n.step(newMessage({ type: MessageType.MsgVote, from: 2n, to: 1n, term: 3, index: 9, logTerm: 3 }));
+  assert.equal(out.map((m) => [m.type, m.term, m.reject]), [[MessageType.MsgVoteResp, 5, true]]);
+  const cand = new TestNode(2n, { peers: ids3, storage: storageWith([1], { term: 2, vote: None, commit: 1 }) });
+  cand.rn.campaign();
+  cand.msgs();
+  cand.step(out[0]!);
+  assert.is(cand.status.raftState, StateType.Follower);
+  assert.is(cand.status.term, 5);
+});
+
 test('check-quorum: a leader that loses contact with a quorum steps down after an election timeout', () => {
   const c = new Cluster(ids3, { checkQuorum: true });
   c.campaign(1n);

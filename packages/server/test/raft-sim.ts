@@ -99,6 +99,15 @@ export class InvariantChecker {
     this.leaderOfTerm.set(term, id);
   }
 
+  /** Appends, heartbeats, snapshots and MsgTimeoutNow come only from the leader of their term. */
+  onSend(m: Message): void {
+    const t = m.type;
+    if (t !== MessageType.MsgApp && t !== MessageType.MsgHeartbeat && t !== MessageType.MsgSnap && t !== MessageType.MsgTimeoutNow) {
+      return;
+    }
+    if (this.leaderOfTerm.get(m.term) !== m.from) this.fail(`${msgName[t]} from ${m.from} at term ${m.term}, which it does not lead`);
+  }
+
   onAppend(node: SimNode, ents: readonly Entry[], isLeaderOfSameTerm: boolean): void {
     const s = node.storage;
     let prevTerm: number | undefined;
@@ -326,6 +335,7 @@ export class SimNode {
     const rd = rn.ready();
     const st = rn.status();
     const leaderOfSameTerm = st.raftState === StateType.Leader && this.leaderTerm === st.term;
+    if (st.raftState === StateType.Leader) checker.onLeader(this.id, st.term);
 
     let budget = crashAfterPersisting ?? Number.POSITIVE_INFINITY;
     if (rd.snapshot !== undefined && budget-- > 0) this.storage.applySnapshot(rd.snapshot);
@@ -346,6 +356,7 @@ export class SimNode {
       return rd;
     }
 
+    for (const m of rd.messages) checker.onSend(m);
     send(rd.messages);
 
     if (rd.snapshot !== undefined) {
@@ -655,8 +666,6 @@ export function simulate(opts: SimulationOptions): SimulationResult {
   const nodes = new Map<NodeId, SimNode>();
   /** Members a RemoveNode was proposed for: never added back (ids are not reused). */
   const removalProposed = new Set<NodeId>();
-  /** Removed members that were shut down (as a server does once its removal is applied). */
-  const shutDown = new Set<NodeId>();
   for (const id of ids) {
     const spare = !initial.includes(id);
     nodes.set(
@@ -914,13 +923,12 @@ export function simulate(opts: SimulationOptions): SimulationResult {
       }
       const up = all.filter((n) => n.alive);
       const leaders = up.filter((n) => n.rn!.status().raftState === StateType.Leader);
-      // A member whose removal the leader applied shuts down.
+      // A member whose removal the leader applied shuts down (as a server does).
       for (const l of leaders) {
         const keep = members(l.confState);
         for (const n of up) {
           if (removalProposed.has(n.id) && !keep.includes(n.id) && n.alive) {
             n.crash();
-            shutDown.add(n.id);
             log(`shut down removed ${n.id}`);
           }
         }
@@ -946,7 +954,8 @@ export function simulate(opts: SimulationOptions): SimulationResult {
       if (++livenessTicks > limit) {
         const st = all.filter((n) => n.alive).map((n) => {
           const s = n.rn!.status();
-          return `${n.id}:${StateType.Leader === s.raftState ? 'L' : s.raftState === StateType.Follower ? 'F' : 'C'} t${s.term} lead${s.lead} c${s.commit} a${n.sm.applied} li${s.lastIndex}`;
+          const cfg = `v[${s.config.voters.join(',')}]${s.config.learners.length > 0 ? `l[${s.config.learners.join(',')}]` : ''}`;
+          return `${n.id}:${StateType.Leader === s.raftState ? 'L' : s.raftState === StateType.Follower ? 'F' : 'C'} t${s.term} lead${s.lead} c${s.commit} a${n.sm.applied} li${s.lastIndex} ${cfg}`;
         });
         throw new InvariantViolation(`liveness: no progress after healing (${proposed ? 'proposed' : 'no leader'}): ${st.join(', ')}`);
       }

@@ -212,6 +212,9 @@ test('restart from a snapshot takes the configuration from it and starts after i
   storage.compact(3);
   assert.is(storage.firstIndex(), 4);
 
+  assert.throws(() => new RawNode(config(storage, { peers: [1n, 2n], applied: 3 })), /differ/);
+  // Repeating the same peers is allowed.
+  new RawNode(config(storage, { peers: [1n], applied: 3 }));
   const rn2 = new RawNode(config(storage, { applied: 3 }));
   const st = rn2.status();
   assert.equal(st.config, { voters: [1n], learners: [] });

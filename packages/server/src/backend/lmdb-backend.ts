@@ -22,7 +22,11 @@ export interface LmdbBackendOptions {
   /** Database file path; defaults to <dataDir>/member/snap/db, where etcd keeps its bolt file. */
   readonly path?: string;
   readonly durability?: LmdbDurability;
-  /** Initial map size in bytes; LMDB grows it as needed. */
+  /**
+   * Initial map size in bytes (address space, not disk; LMDB grows it as
+   * needed). Default 10 GiB, etcd's initial bolt mmap size: growing the map
+   * remaps the file and leaves the old mapping's pages resident.
+   */
   readonly mapSize?: number;
 }
 
@@ -31,12 +35,17 @@ export function backendPath(dataDir: string): string {
   return path.join(dataDir, 'member', 'snap', 'db');
 }
 
+const DEFAULT_MAP_SIZE = 10 * 1024 ** 3;
 const TXN_ABORTABLE = 1;
 const TXN_SYNCHRONOUS_COMMIT = 2;
 const TXN_NO_SYNC_FLUSH = 0x10000;
 
 type BinaryDb = Database<Buffer, Buffer>;
 type DatabaseOptionsWithEncoder = Parameters<RootDatabase['openDB']>[1] & { encoder: object };
+
+function writeError(op: string, bucket: Bucket, err: unknown): BackendError {
+  return new BackendError('ErrBackendWrite', `backend: ${op} in ${bucket} failed: ${(err as Error).message}`, { cause: err });
+}
 
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -74,7 +83,7 @@ export class LmdbBackend implements Backend {
         maxDbs: Buckets.length + 2,
         noSync: this.durability === 'nosync',
         overlappingSync: this.durability === 'overlapping',
-        ...(opts.mapSize === undefined ? {} : { mapSize: opts.mapSize }),
+        mapSize: opts.mapSize ?? DEFAULT_MAP_SIZE,
       });
       for (const b of Buckets) {
         this.#dbs.set(b, this.#env.openDB<Buffer, Buffer>(b, { keyEncoding: 'binary', encoding: 'binary' }));
@@ -139,12 +148,22 @@ export class LmdbBackend implements Backend {
       put: (bucket, key, value) => {
         if (!live) throw new TxClosedError();
         if (key.length === 0) throw new EmptyKeyError();
-        this.#db(bucket).putSync(asBuffer(key), asBuffer(value));
+        const db = this.#db(bucket);
+        try {
+          db.putSync(asBuffer(key), asBuffer(value));
+        } catch (err) {
+          throw writeError('put', bucket, err);
+        }
       },
       delete: (bucket, key) => {
         if (!live) throw new TxClosedError();
         if (key.length === 0) throw new EmptyKeyError();
-        this.#db(bucket).removeSync(asBuffer(key));
+        const db = this.#db(bucket);
+        try {
+          db.removeSync(asBuffer(key));
+        } catch (err) {
+          throw writeError('delete', bucket, err);
+        }
       },
     };
     this.#tx = tx;

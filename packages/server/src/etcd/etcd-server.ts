@@ -50,6 +50,8 @@ export interface EtcdServerConfig {
  * snapshotCatchUpEntries).
  */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+/** The in-memory log is compacted in steps of this many entries. */
+const RAFT_LOG_COMPACT_STEP = 1000;
 
 interface ApplyResult {
   readonly resp?: unknown;
@@ -86,6 +88,12 @@ export class EtcdServer {
   private snapshotIndex: number;
   private snapshotting: Promise<void> | undefined;
   private confState: ConfState = { voters: [], learners: [] };
+  /**
+   * Configuration changes newer than the in-memory log's start, oldest first, so
+   * that a snapshot at an index below the applied one carries the configuration
+   * in force at that index.
+   */
+  private confHistory: { index: number; conf: ConfState }[] = [];
   private committedIndex = 0;
   private fatal: unknown;
   private stopping = false;
@@ -379,6 +387,30 @@ export class EtcdServer {
     this.applied.advance(last.index);
     for (const [id, result] of answers) this.wait.trigger(id, result);
     this.maybeSnapshot();
+    this.maybeCompactRaftLog();
+  }
+
+  /**
+   * Bounds the in-memory raft log independently of --snapshot-count: entries
+   * more than SNAPSHOT_CATCH_UP_ENTRIES behind the applied index are dropped
+   * from MemoryStorage once a batch of them accumulated, behind an in-memory
+   * snapshot at that index (the state it stands for is the backend, which holds
+   * everything applied). The WAL and snapshot files are unaffected: a restart
+   * still replays from the newest snapshot file. This keeps the log out of the
+   * JavaScript heap, where a long log costs far more than in etcd.
+   */
+  private maybeCompactRaftLog(): void {
+    const target = this.applied.current - SNAPSHOT_CATCH_UP_ENTRIES;
+    if (target - this.storage.firstIndex() < RAFT_LOG_COMPACT_STEP) return;
+    if (target <= this.storage.snapshot().metadata.index) return;
+    this.storage.createSnapshot(target, this.confStateAt(target), Buffer.alloc(0));
+    this.storage.compact(target);
+    const keepFrom = this.confHistory.findLastIndex((c) => c.index <= target);
+    if (keepFrom > 0) this.confHistory = this.confHistory.slice(keepFrom);
+  }
+
+  private confStateAt(index: number): ConfState {
+    return this.confHistory.findLast((c) => c.index <= index)?.conf ?? this.confState;
   }
 
   /**
@@ -399,7 +431,10 @@ export class EtcdServer {
 
   private async snapshot(index: number): Promise<void> {
     await this.backend.sync();
-    const snap = this.storage.createSnapshot(index, this.confState, Buffer.alloc(0));
+    // The in-memory log may have been compacted past index meanwhile; a snapshot
+    // file must never claim more than the backend has made durable, so try later.
+    if (this.storage.snapshot().metadata.index >= index) return;
+    const snap = this.storage.createSnapshot(index, this.confStateAt(index), Buffer.alloc(0));
     await this.snapshotter?.save(snap);
     await this.logStore.saveSnapshot({ index, term: snap.metadata.term });
     const compactIndex = index > SNAPSHOT_CATCH_UP_ENTRIES ? index - SNAPSHOT_CATCH_UP_ENTRIES : 1;
@@ -430,6 +465,7 @@ export class EtcdServer {
     const cc = decodeConfChange(e.data);
     const conf = this.raftNode.rawNode.applyConfChange(cc);
     this.confState = conf;
+    this.confHistory.push({ index: e.index, conf });
     // A lone voter need not wait an election timeout to lead.
     if (this.lead === 0n && conf.voters.length === 1 && conf.voters[0] === this.memberId) {
       setImmediate(() => {

@@ -68,6 +68,10 @@ export function scanKeyValue(b: Buffer, out: ScannedKeyValue): ScannedKeyValue {
       if (pos + l > len) throw new KeyValueScanError('truncated bytes');
       if (field === 1) out.key = b.toString('latin1', pos, pos + l);
       pos += l;
+    } else if (wire === 1) {
+      pos += 8;
+    } else if (wire === 5) {
+      pos += 4;
     } else {
       throw new KeyValueScanError(`unexpected wire type ${wire}`);
     }

@@ -96,6 +96,20 @@ export interface TxnWrite {
   end(): void;
 }
 
+/** What the transactions need from their store; not part of the store's public surface. */
+interface StoreCore {
+  rangeKeys(
+    key: Uint8Array,
+    end: Uint8Array | undefined,
+    curRev: number,
+    opts: RangeOptions,
+    raw: boolean,
+  ): { kvs: (KeyValue | Buffer)[]; count: number; rev: number };
+  putKey(w: StoreTxnWrite, tx: WriteTx, key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue;
+  deleteKeys(w: StoreTxnWrite, tx: WriteTx, key: Uint8Array, end: Uint8Array | undefined): number;
+  endWrite(w: StoreTxnWrite): void;
+}
+
 const DEFAULT_COMPACTION_BATCH_LIMIT = 1000;
 const EMPTY = Buffer.alloc(0);
 const GTE_RANGE_END = 0;
@@ -136,9 +150,11 @@ function revisionFromMeta(b: Uint8Array | undefined): number | undefined {
  *   (1 for an empty store); every record in the key bucket has main <=
  *   currentRev once no write transaction is open.
  * - compactMainRev is the revision of the last compaction (-1 if none);
- *   reads below it fail with ErrCompacted; the key bucket holds, for
- *   revisions <= compactMainRev, only the newest non-tombstone record of each
- *   key that exists at compactMainRev.
+ *   reads below it fail with ErrCompacted. Once no compaction is pending,
+ *   the key bucket holds, for revisions <= compactMainRev, only the newest
+ *   non-tombstone record of each key that exists at compactMainRev; while
+ *   one is pending, records it will delete may remain, and nothing reads
+ *   them (the index no longer points to them).
  * - At most one TxnWrite is open, and its writes go through the WriteTx of
  *   the enclosing backend.transact(). If that transaction fails after a
  *   write, the in-memory state no longer matches the backend: the store must
@@ -156,6 +172,12 @@ export class KVStore {
   /** A compaction whose index part is done and whose key-bucket deletions continue from start. */
   #pending: { readonly rev: number; readonly keep: RevisionSet; start: Buffer } | undefined;
   #closed = false;
+  readonly #core: StoreCore = {
+    rangeKeys: (key, end, curRev, opts, raw) => this.#rangeKeys(key, end, curRev, opts, raw),
+    putKey: (w, tx, key, value, lease) => this.#putKey(w, tx, key, value, lease),
+    deleteKeys: (w, tx, key, end) => this.#deleteKeys(w, tx, key, end),
+    endWrite: (w) => this.#endWrite(w),
+  };
 
   constructor(backend: Backend, opts: KVStoreOptions = {}) {
     this.backend = backend;
@@ -189,14 +211,14 @@ export class KVStore {
 
   read(): TxnRead {
     this.#checkOpen();
-    return new StoreTxnRead(this, this.#currentRev, this.#compactMainRev);
+    return new StoreTxnRead(this.#core, this.#currentRev, this.#compactMainRev);
   }
 
   /** Begins a write transaction whose writes go through tx; end() it before tx's transact() returns. */
   write(tx: WriteTx): TxnWrite {
     this.#checkOpen();
     if (this.#activeWrite !== undefined) throw new ErrTxnState('a write transaction is already open');
-    const w = new StoreTxnWrite(this, tx, this.#currentRev);
+    const w = new StoreTxnWrite(this.#core, tx, this.#currentRev);
     this.#activeWrite = w;
     return w;
   }
@@ -324,10 +346,9 @@ export class KVStore {
     this.#closed = true;
   }
 
-  // --- used by the transactions ---
+  // --- used by the transactions, through #core ---
 
-  /** @internal */
-  rangeKeys(
+  #rangeKeys(
     key: Uint8Array,
     end: Uint8Array | undefined,
     curRev: number,
@@ -357,8 +378,7 @@ export class KVStore {
     return { kvs, count: r.total, rev: curRev };
   }
 
-  /** @internal */
-  putKey(w: StoreTxnWrite, tx: WriteTx, key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue {
+  #putKey(w: StoreTxnWrite, tx: WriteTx, key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue {
     const rev = w.rev + 1;
     const k = latin1(key);
     const prior = this.#index.get(k, rev);
@@ -381,8 +401,7 @@ export class KVStore {
     return kv;
   }
 
-  /** @internal */
-  deleteKeys(w: StoreTxnWrite, tx: WriteTx, key: Uint8Array, end: Uint8Array | undefined): number {
+  #deleteKeys(w: StoreTxnWrite, tx: WriteTx, key: Uint8Array, end: Uint8Array | undefined): number {
     const rrev = w.changeCount > 0 ? w.rev + 1 : w.rev;
     const { keys } = this.#index.range(latin1(key), indexEnd(end), rrev);
     for (const k of keys) {
@@ -399,8 +418,7 @@ export class KVStore {
     return keys.length;
   }
 
-  /** @internal */
-  endWrite(w: StoreTxnWrite): void {
+  #endWrite(w: StoreTxnWrite): void {
     if (this.#activeWrite !== w) throw new ErrTxnState('ending a write transaction that is not open');
     this.#activeWrite = undefined;
     if (w.changeCount > 0) this.#currentRev++;
@@ -412,7 +430,7 @@ export class KVStore {
     const be = this.backend;
     const finished = revisionFromMeta(be.get('meta', FINISHED_COMPACT_KEY));
     if (finished !== undefined) this.#compactMainRev = finished;
-    let scheduled = revisionFromMeta(be.get('meta', SCHEDULED_COMPACT_KEY)) ?? 0;
+    let scheduled = revisionFromMeta(be.get('meta', SCHEDULED_COMPACT_KEY));
     const ci = be.get('meta', CONSISTENT_INDEX_KEY);
     this.#consistentIndex = ci !== undefined && ci.length === 8 ? bytesToUint64(ci) : 0;
 
@@ -444,26 +462,27 @@ export class KVStore {
         index.insert(nki);
       }
     });
-    if (scheduled <= this.#compactMainRev) scheduled = 0;
+    if (scheduled !== undefined && scheduled <= this.#compactMainRev) scheduled = undefined;
     // a compaction (finished, or interrupted between batches) may have removed
     // every record of the newest revisions; the revision never goes back
-    this.#currentRev = Math.max(currentRev, this.#compactMainRev, scheduled);
+    this.#currentRev = Math.max(currentRev, this.#compactMainRev, scheduled ?? 0);
     if (keyToLease !== undefined && this.#leases !== undefined) {
       for (const [key, lease] of keyToLease) this.#leases.attach(lease, key);
     }
-    if (scheduled !== 0) {
+    if (scheduled !== undefined) {
       // finish the compaction that was interrupted
-      be.transact((tx) => this.compact(tx, scheduled));
+      const rev = scheduled;
+      be.transact((tx) => this.compact(tx, rev));
     }
   }
 }
 
 class StoreTxnRead implements TxnRead {
-  readonly #store: KVStore;
+  readonly #store: StoreCore;
   readonly rev: number;
   readonly firstRev: number;
 
-  constructor(store: KVStore, rev: number, firstRev: number) {
+  constructor(store: StoreCore, rev: number, firstRev: number) {
     this.#store = store;
     this.rev = rev;
     this.firstRev = firstRev;
@@ -481,14 +500,14 @@ class StoreTxnRead implements TxnRead {
 }
 
 class StoreTxnWrite implements TxnWrite {
-  readonly #store: KVStore;
+  readonly #store: StoreCore;
   readonly #tx: WriteTx;
   /** The store's revision at begin; changes are written at rev + 1. */
   readonly rev: number;
   readonly #changes: KeyValue[] = [];
   #ended = false;
 
-  constructor(store: KVStore, tx: WriteTx, rev: number) {
+  constructor(store: StoreCore, tx: WriteTx, rev: number) {
     this.#store = store;
     this.#tx = tx;
     this.rev = rev;

@@ -22,7 +22,8 @@ export interface RaftConfig {
   /**
    * The last index the state machine applied before a restart; committed
    * entries up to it are not delivered again. Must be within
-   * [snapshot index, hard state commit].
+   * [firstIndex-1 of the storage, hard state commit]; usually the snapshot
+   * index, or the state machine's applied index with static membership.
    */
   readonly applied?: number;
   /** Byte budget of the entries of one MsgApp (at least one entry is always sent). */
@@ -37,8 +38,8 @@ export interface RaftConfig {
   readonly random: RandomSource;
   /**
    * Initial voters for a member started without a configuration in storage
-   * (tests and single-member bootstrap). Must not be combined with a storage
-   * snapshot that has a configuration.
+   * (static membership, single-member servers). If the storage snapshot has a
+   * ConfState, peers/learners must equal it.
    */
   readonly peers?: readonly NodeId[];
   /** Initial learners, with the same rules as peers. */

@@ -124,8 +124,11 @@ export class Raft {
     const peers = c.peers ?? [];
     const learners = c.learners ?? [];
     if (peers.length > 0 || learners.length > 0) {
-      if (!isEmptyConfState(cs)) {
-        throw new ErrConfigInvalid('cannot specify both peers/learners and a ConfState in storage');
+      // Storage wins; peers may repeat it (a static member restarting).
+      const same = (a: readonly NodeId[], b: readonly NodeId[]): boolean =>
+        a.length === b.length && a.every((id) => b.includes(id));
+      if (!isEmptyConfState(cs) && !(same(cs.voters, peers) && same(cs.learners, learners))) {
+        throw new ErrConfigInvalid('peers/learners differ from the ConfState of the storage snapshot');
       }
       cs = { voters: peers, learners };
     }
@@ -160,7 +163,7 @@ export class Raft {
       }
       if (c.applied < this.raftLog.applied) {
         throw new ErrConfigInvalid(
-          `applied(${c.applied}) is below the snapshot index(${this.raftLog.applied}); restore the snapshot first`,
+          `applied(${c.applied}) is below the compacted prefix(${this.raftLog.applied}); restore the snapshot first`,
         );
       }
       this.raftLog.appliedTo(c.applied);
@@ -438,7 +441,7 @@ export class Raft {
       voteMsg = MessageType.MsgVote;
       term = this.term;
     }
-    if (this.poll(this.id, voteRespMsgType(voteMsg), true) === VoteResult.VoteWon) {
+    if (this.poll(this.id, true) === VoteResult.VoteWon) {
       // A single voter wins its own election.
       if (t === CampaignType.PreElection) this.campaign(CampaignType.Election);
       else this.becomeLeader();
@@ -459,7 +462,7 @@ export class Raft {
     }
   }
 
-  private poll(id: NodeId, _t: MessageType, v: boolean): VoteResult {
+  private poll(id: NodeId, v: boolean): VoteResult {
     this.prs.recordVote(id, v);
     return this.prs.tallyVotes().result;
   }
@@ -498,9 +501,12 @@ export class Raft {
         // A stale leader that is ignored would never learn of the new term when
         // votes are gated by check-quorum or pre-vote; answer so it steps down.
         this.send({ type: MessageType.MsgAppResp, to: m.from });
-      } else if (m.type === MessageType.MsgPreVote) {
-        // Reject so the pre-candidate learns the newer term instead of waiting.
-        this.send({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true });
+      } else if (m.type === MessageType.MsgPreVote || m.type === MessageType.MsgVote) {
+        // Reject with our term (the RequestVote reply of Figure 2) so the
+        // candidate catches up. Otherwise a candidate that its peers never
+        // contact (their configuration differs from its own) keeps campaigning
+        // at terms below theirs.
+        this.send({ type: voteRespMsgType(m.type), to: m.from, term: this.term, reject: true });
       }
       return;
     }
@@ -721,7 +727,7 @@ export class Raft {
         this.handleSnapshot(m);
         return;
       case myVoteRespType: {
-        const res = this.poll(m.from, m.type, !m.reject);
+        const res = this.poll(m.from, !m.reject);
         if (res === VoteResult.VoteWon) {
           if (this.state === StateType.PreCandidate) {
             this.campaign(CampaignType.Election);
@@ -879,13 +885,6 @@ export class Raft {
     const pr = this.prs.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
     if (this.state !== StateType.Leader || cs.voters.length === 0) return cs;
-    if (pr === undefined || this.isLearner) {
-      // A leader removed (or demoted) by a committed change keeps leading so
-      // that the remaining members learn the new commit index (and so apply the
-      // change), accepts no proposals, and hands leadership to the most
-      // up-to-date voter.
-      this.handOffLeadership();
-    }
     // The quorum changed: maybe more is committed now, and new members need entries.
     if (this.maybeCommit()) {
       this.bcastAppend();
@@ -895,6 +894,13 @@ export class Raft {
       });
     }
     if (this.leadTransferee !== None && !this.prs.voters.has(this.leadTransferee)) this.abortLeaderTransfer();
+    if (pr === undefined || this.isLearner) {
+      // A leader removed (or demoted) by a committed change keeps leading so
+      // that the remaining members learn the new commit index (and so apply the
+      // change), accepts no proposals, and hands leadership to the most
+      // up-to-date voter.
+      this.handOffLeadership();
+    }
     return cs;
   }
 
