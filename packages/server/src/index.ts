@@ -1,4 +1,4 @@
-export { startServer, type ServerHandle, type StartOptions } from './etcd/start-server.js';
+export { startServer, type ServerHandle, type StartOptions } from './start-server.js';
 export { EtcdServer } from './etcd/etcd-server.js';
 export type { ServerConfig } from './config/server-config.js';
 export type { ServerConfigOverrides } from './config/default-server-config.js';

@@ -8,7 +8,7 @@ import { ConfigError } from '../config/config-error.js';
 import { formatUsage } from '../config/format-usage.js';
 import { parseServerConfig } from '../config/parse-server-config.js';
 import { formatVersion } from '../config/version.js';
-import { startServer } from '../etcd/start-server.js';
+import { startServer } from '../start-server.js';
 import { createLogger } from '../util/logger.js';
 
 export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number | undefined> {

@@ -1,6 +1,6 @@
-/** Log levels etcd accepts for --log-level. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'panic', 'fatal'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
+
+export { LOG_LEVELS, type LogLevel };
 
 export type ClusterState = 'new' | 'existing';
 export type AutoCompactionMode = 'periodic' | 'revision';

@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import type { DestinationStream, Level, Logger as PinoLogger, LoggerOptions, StreamEntry } from 'pino';
-import type { LogLevel } from '../config/server-config.js';
+/** etcd's --log-level values. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'panic', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type Logger = PinoLogger;
 

@@ -5,19 +5,19 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { createGrpcServer } from '../api/grpc-server.js';
-import { ETCD_CLUSTER_VERSION } from '../config/version.js';
-import { createHttpHandler } from '../http/create-http-handler.js';
-import type { HealthStatus } from '../http/health-status.js';
-import { listenClientPort, type ClientPortHandle } from '../http/listen-client-port.js';
-import { createServerMetrics } from '../http/metrics.js';
-import { startHttpServer, type HttpServerHandle } from '../http/start-http-server.js';
-import { defaultServerConfig, type ServerConfigOverrides } from '../config/default-server-config.js';
-import type { ServerConfig } from '../config/server-config.js';
-import { createLogger } from '../util/logger.js';
-import { AutoCompactor } from './auto-compactor.js';
-import { bootstrap } from './bootstrap.js';
-import { EtcdServer } from './etcd-server.js';
+import { createGrpcServer } from './api/grpc-server.js';
+import { ETCD_CLUSTER_VERSION } from './config/version.js';
+import { createHttpHandler } from './http/create-http-handler.js';
+import type { HealthStatus } from './http/health-status.js';
+import { listenClientPort, type ClientPortHandle } from './http/listen-client-port.js';
+import { createServerMetrics } from './http/metrics.js';
+import { startHttpServer, type HttpServerHandle } from './http/start-http-server.js';
+import { defaultServerConfig, type ServerConfigOverrides } from './config/default-server-config.js';
+import type { ServerConfig } from './config/server-config.js';
+import { createLogger } from './util/logger.js';
+import { AutoCompactor } from './etcd/auto-compactor.js';
+import { bootstrap } from './etcd/bootstrap.js';
+import { EtcdServer } from './etcd/etcd-server.js';
 
 const SHUTDOWN_GRACE_MS = 2000;
 
