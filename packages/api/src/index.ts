@@ -5,6 +5,7 @@ export * as v3lockpb from './gen/v3lockpb.js';
 export * as v3electionpb from './gen/v3electionpb.js';
 export * as leasepb from './gen/leasepb.js';
 export * as raftpb from './gen/raftpb.js';
+export * as etcdtspeerpb from './gen/etcdtspeerpb.js';
 
 export { Writer } from './codec/writer.js';
 export { Reader } from './codec/reader.js';

@@ -74,6 +74,7 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     keepAliveMinTimeMs: cfg.grpcKeepAliveMinTimeMs,
     keepAliveIntervalMs: cfg.grpcKeepAliveIntervalMs,
     keepAliveTimeoutMs: cfg.grpcKeepAliveTimeoutMs,
+    watchProgressNotifyIntervalMs: cfg.experimentalWatchProgressNotifyIntervalMs,
   });
   const metrics = createServerMetrics();
   metrics.sample(metrics.hasLeader, () => (server.lead !== 0n ? 1 : 0));
@@ -157,6 +158,8 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       compactor?.stop();
+      // Watch streams never finish by themselves: end them so the graceful shutdown can complete.
+      server.watchable.close();
       // Graceful first: in-flight calls finish; connections still open after a grace period are cut.
       await new Promise<void>((resolve) => {
         const grace = setTimeout(() => {

@@ -10,6 +10,7 @@ import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import { watchService, WatchServiceDefinition } from './watch-service.js';
 
 /** etcd's grpcOverheadBytes. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -21,6 +22,8 @@ export interface GrpcServerOptions {
   readonly keepAliveMinTimeMs: number;
   readonly keepAliveIntervalMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** etcd's --experimental-watch-progress-notify-interval; 0 or absent: 10 minutes. */
+  readonly watchProgressNotifyIntervalMs?: number;
 }
 
 export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.Server {
@@ -35,6 +38,10 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.S
   });
   server.addService(KVService, kvService(s, { maxTxnOps: opts.maxTxnOps }));
   server.addService(LeaseService, leaseService(s));
+  server.addService(
+    WatchServiceDefinition,
+    watchService(s, { maxRequestBytes: opts.maxRequestBytes, progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs ?? 0 }),
+  );
   server.addService(MaintenanceService, maintenanceService(s));
   server.addService(ClusterService, clusterService(s));
   return server;

@@ -19,6 +19,7 @@ import { isTxnReadonly, isTxnSerializable } from '../apply/txn-path.js';
 import { decodeMember, encodeMember, memberKey, type Member } from '../cluster/member.js';
 import { Lessor } from '../lease/lessor.js';
 import { KVStore } from '../mvcc/kv-store.js';
+import { WatchableStore } from '../watch/watchable-store.js';
 import { decodeConfChange } from '../raft/conf-change-codec.js';
 import { RawNode } from '../raft/raw-node.js';
 import type { MemoryStorage } from '../raft/memory-storage.js';
@@ -69,6 +70,8 @@ export class EtcdServer {
   readonly clusterId: bigint;
   readonly backend: Backend;
   readonly kv: KVStore;
+  /** Delivers applied changes to watchers; fed after each apply batch commits. */
+  readonly watchable: WatchableStore;
   readonly lessor: Lessor;
   readonly members = new Map<bigint, Member>();
 
@@ -114,6 +117,7 @@ export class EtcdServer {
     const minTtl = Math.ceil((Math.floor((3 * cfg.electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
     this.lessor = new Lessor(boot.backend, { minTtl });
     this.kv = KVStore.open(boot.backend, { leases: this.lessor });
+    this.watchable = new WatchableStore(this.kv);
     this.applier = new ApplierV3(this.kv, this.lessor);
     this.reqIds = new IdGenerator(boot.memberId);
     this.storage = boot.storage;
@@ -188,6 +192,7 @@ export class EtcdServer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.leaseExpiryTimer !== undefined) clearInterval(this.leaseExpiryTimer);
+    this.watchable.close();
     await this.raftNode.stop();
     await this.snapshotting;
     this.reads.failAll(etcdError('STOPPED'));
@@ -370,20 +375,27 @@ export class EtcdServer {
     if (last === undefined) return;
     const consistentIndex = this.kv.consistentIndex();
     const answers: [bigint, ApplyResult][] = [];
-    this.backend.transact((tx) => {
-      for (const e of entries) {
-        if (e.type === EntryType.ConfChange) {
-          this.applyConfChange(tx, e, e.index > consistentIndex);
-          continue;
+    try {
+      this.backend.transact((tx) => {
+        for (const e of entries) {
+          if (e.type === EntryType.ConfChange) {
+            this.applyConfChange(tx, e, e.index > consistentIndex);
+            continue;
+          }
+          if (e.index <= consistentIndex || e.data.length === 0) continue;
+          const req = etcdserverpb.InternalRaftRequest.decode(e.data);
+          const id = req.header?.ID ?? req.ID;
+          const result = this.applyRequest(tx, req);
+          if (this.wait.isRegistered(id)) answers.push([id, result]);
         }
-        if (e.index <= consistentIndex || e.data.length === 0) continue;
-        const req = etcdserverpb.InternalRaftRequest.decode(e.data);
-        const id = req.header?.ID ?? req.ID;
-        const result = this.applyRequest(tx, req);
-        if (this.wait.isRegistered(id)) answers.push([id, result]);
-      }
-      if (last.index > consistentIndex) this.kv.setConsistentIndex(tx, last.index);
-    });
+        if (last.index > consistentIndex) this.kv.setConsistentIndex(tx, last.index);
+      });
+    } catch (err) {
+      this.watchable.discardPending();
+      throw err;
+    }
+    // Watchers see the changes only once the transaction holding them committed.
+    this.watchable.publish();
     this.applied.advance(last.index);
     for (const [id, result] of answers) this.wait.trigger(id, result);
     this.maybeSnapshot();

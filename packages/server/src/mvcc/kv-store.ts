@@ -66,6 +66,9 @@ export interface MvccEvent {
   readonly kv: KeyValue;
 }
 
+/** Receives the revision and the changes (as TxnWrite.changes()) of an ended write transaction. */
+export type WriteListener = (rev: number, changes: readonly KeyValue[]) => void;
+
 /** A read at one revision (etcd's TxnRead). */
 export interface TxnRead {
   /** The revision this transaction reads at. */
@@ -172,6 +175,8 @@ export class KVStore {
   /** A compaction whose index part is done and whose key-bucket deletions continue from start. */
   #pending: { readonly rev: number; readonly keep: RevisionSet; start: Buffer } | undefined;
   #closed = false;
+  /** Told of every write transaction that changed something, as it ends. */
+  #writeListener: WriteListener | undefined;
   readonly #core: StoreCore = {
     rangeKeys: (key, end, curRev, opts, raw) => this.#rangeKeys(key, end, curRev, opts, raw),
     putKey: (w, tx, key, value, lease) => this.#putKey(w, tx, key, value, lease),
@@ -221,6 +226,14 @@ export class KVStore {
     const w = new StoreTxnWrite(this.#core, tx, this.#currentRev);
     this.#activeWrite = w;
     return w;
+  }
+
+  /**
+   * Sets the one listener told, as each write transaction with changes ends
+   * (still inside its backend transaction), of its revision and changes.
+   */
+  setWriteListener(fn: WriteListener | undefined): void {
+    this.#writeListener = fn;
   }
 
   /** The raft index of the last entry applied to this backend (0 if none). */
@@ -421,7 +434,10 @@ export class KVStore {
   #endWrite(w: StoreTxnWrite): void {
     if (this.#activeWrite !== w) throw new ErrTxnState('ending a write transaction that is not open');
     this.#activeWrite = undefined;
-    if (w.changeCount > 0) this.#currentRev++;
+    if (w.changeCount > 0) {
+      this.#currentRev++;
+      this.#writeListener?.(this.#currentRev, w.changes());
+    }
   }
 
   // --- restore ---
