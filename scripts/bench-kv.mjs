@@ -20,6 +20,7 @@ import {
   runLoadgen,
   serverKinds,
   writeOutputs,
+  environmentLines,
 } from '../packages/bench/harness/harness.mjs';
 
 const USAGE = `usage: node scripts/bench-kv.mjs [options]
@@ -321,12 +322,8 @@ function report(opts, runs, info, rounds) {
   lines.push(
     `- command: \`${commandLine()}\``,
     `- ${opts.rounds} round(s)${opts.rounds > 1 ? ' (values: the round with the median ops/s per server; ratios: median of per-round ratios)' : ''}, ${opts.interleave ? 'servers running together, cells alternating between them' : 'one server at a time'}; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16); client: ${opts.raw ? 'bare gRPC KV stub' : 'clientv3'}`,
-    `- machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB RAM, ${info.kernel}, load average at start ${info.loadavg}`,
-    `- data dirs: ${info.dataFs}`,
-    `- etcd ${info.etcd}; load generator: Go clientv3 3.4 (${info.go}); node ${info.node}`,
-    `- date: ${info.date}`,
+    ...environmentLines(info, runs),
   );
-  for (const r of runs) if (r.argv) lines.push(`- ${r.label}: \`${r.argv.join(' ')}\``);
   return lines.join('\n');
 }
 

@@ -22,6 +22,7 @@ import {
   runLoadgen,
   serverKinds,
   writeOutputs,
+  environmentLines,
 } from '../packages/bench/harness/harness.mjs';
 
 const USAGE = `usage: node scripts/bench-scale.mjs [options]
@@ -161,12 +162,8 @@ function report(opts, runs, info) {
     if (r.ok) lines.push(`- ${r.label} restarts (ms): ${r.restartsMs.map((x) => x.toFixed(0)).join(', ')}`);
   }
   lines.push(
-    `- machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB RAM, ${info.kernel}, load average at start ${info.loadavg}`,
-    `- data dirs: ${info.dataFs}`,
-    `- etcd ${info.etcd}; load generator: Go clientv3 3.4 (${info.go}); node ${info.node}`,
-    `- date: ${info.date}`,
+    ...environmentLines(info, runs),
   );
-  for (const r of runs) if (r.argv) lines.push(`- ${r.label}: \`${r.argv.join(' ')}\``);
   return lines.join('\n');
 }
 

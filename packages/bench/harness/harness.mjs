@@ -117,8 +117,9 @@ export function buildLoadgen() {
 /**
  * Runs the load generator and resolves with its JSON result line. The run is
  * bounded twice: the loadgen's own --deadline and a kill timer here.
+ * onStderr, if given, sees each line the load generator writes to stderr.
  */
-export function runLoadgen(bin, args, { killAfterMs = 600_000, server } = {}) {
+export function runLoadgen(bin, args, { killAfterMs = 600_000, server, onStderr } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     liveChildren.set(child.pid, false);
@@ -126,7 +127,13 @@ export function runLoadgen(bin, args, { killAfterMs = 600_000, server } = {}) {
     let err = '';
     let serverDied = null;
     child.stdout.on('data', (d) => (out += d));
+    let partial = '';
     child.stderr.on('data', (d) => {
+      if (onStderr) {
+        const lines = (partial + d).split('\n');
+        partial = lines.pop();
+        for (const l of lines) onStderr(l);
+      }
       err += d;
       if (err.length > 64 * 1024) err = err.slice(-32 * 1024);
     });
@@ -462,6 +469,18 @@ export function machineInfo() {
     date: new Date().toISOString(),
     loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
   };
+}
+
+/** The closing lines of every report: machine, data dirs, versions, date, and each server's command. */
+export function environmentLines(info, runs) {
+  const lines = [
+    `- machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB RAM, ${info.kernel}, load average at start ${info.loadavg}`,
+    `- data dirs: ${info.dataFs}`,
+    `- etcd ${info.etcd}; load generator: Go clientv3 3.4 (${info.go}); node ${info.node}`,
+    `- date: ${info.date}`,
+  ];
+  for (const r of runs) if (r.argv) lines.push(`- ${r.label}: \`${r.argv.join(' ')}\``);
+  return lines;
 }
 
 export function commandLine() {

@@ -85,6 +85,15 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
   metrics.sample(metrics.dbTotalSizeInUseInBytes, () => server.backend.sizeInUse());
   metrics.sample(metrics.keysTotal, () => server.kv.index.size);
   metrics.sample(metrics.currentRevision, () => server.kv.currentRev);
+  metrics.sample(metrics.watchStreamTotal, () => server.watchable.stats.streams);
+  metrics.sample(metrics.watcherTotal, () => {
+    const w = server.watchable.stats;
+    return w.synced + w.unsynced + w.victims;
+  });
+  metrics.sample(metrics.slowWatcherTotal, () => {
+    const w = server.watchable.stats;
+    return w.unsynced + w.victims;
+  });
   metrics.sample(metrics.compactRevision, () => Math.max(server.kv.compactRev, 0));
   const status = (): HealthStatus => ({ hasLeader: server.lead !== 0n, alarms: [] });
   const httpHandler = createHttpHandler({

@@ -91,7 +91,7 @@ class Fixture {
   }
   /** Turns the event loop until nothing is left to deliver to unpaused consumers (bounded). */
   async settle(): Promise<void> {
-    for (let i = 0; i < 20_000; i++) {
+    for (let i = 0; i < 100_000; i++) {
       for (const c of this.consumers) c.drain();
       await new Promise((r) => setImmediate(r));
       const s = this.store.stats;
@@ -102,7 +102,7 @@ class Fixture {
       }
       if (i > 0 && i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
     }
-    throw new Error(`store did not settle: ${JSON.stringify(this.store.stats)} ${JSON.stringify((this.store as unknown as {debugUnsynced(): unknown}).debugUnsynced())}`);
+    throw new Error(`store did not settle: ${JSON.stringify(this.store.stats)}`);
   }
 }
 
@@ -278,7 +278,7 @@ interface Expect {
 
 test('model: random writes, watchers, stalls, cancels and compactions deliver each event once, in order, txn-atomic', async () => {
   const KEYS = ['a', 'ab', 'abc', 'b', 'ba', 'c', '\xff', 'z'];
-  for (let seed = 1; seed <= 25; seed++) {
+  for (let seed = 1; seed <= Number(process.env["WATCH_MODEL_SEEDS"] ?? 25); seed++) {
     const r = rng(seed);
     const f = new Fixture({ chanBufLen: 2, watchBatchMaxRevs: 2, maxEventsPerSync: 5, maxWatchersPerSync: 2 });
     const streams = [f.consumer(), f.consumer(), f.consumer()];
@@ -328,7 +328,11 @@ test('model: random writes, watchers, stalls, cancels and compactions deliver ea
       } else if (x < 0.8) {
         const cur = f.kv.currentRev;
         const rev = compacted + 1 + Math.floor(r() * Math.max(1, cur - compacted - 1));
-        if (rev > compacted && rev <= cur) {
+        // A tombstone at exactly the compaction revision is removed with the history
+        // (etcd's keyIndex.compact), so a watcher resuming at that revision would not
+        // see it, in etcd as here; the model compacts only where that cannot matter.
+        const tombstoneAt = f.log.some((e) => e.rev === rev && e.type === EVENT_DELETE);
+        if (rev > compacted && rev <= cur && !tombstoneAt) {
           f.compact(rev);
           compacted = rev;
         }

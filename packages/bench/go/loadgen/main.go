@@ -54,6 +54,8 @@ type config struct {
 	keyPrefix   string
 	raw         bool
 	serverPids  []int
+	idle        time.Duration
+	fanoutWarm  int
 }
 
 // result is the single JSON line written to stdout. The first eight fields are
@@ -82,6 +84,18 @@ type result struct {
 	ReadyMs     float64 `json:"ready_ms,omitempty"`
 	Attempts    int64   `json:"attempts,omitempty"`
 	Aborted     string  `json:"aborted,omitempty"`
+	// watch-fanout: latency of single events (put sent to one watcher's
+	// receipt) over all watchers and puts; the main percentiles are of the
+	// time for a put to reach every watcher.
+	EventP50Ms float64 `json:"event_p50_ms,omitempty"`
+	EventP99Ms float64 `json:"event_p99_ms,omitempty"`
+	EventMaxMs float64 `json:"event_max_ms,omitempty"`
+	CreateMs   float64 `json:"create_ms,omitempty"`
+	// watch-latency, watch-fanout: latency of the measured puts themselves
+	// (request to response), the part of an event's latency spent before
+	// the write is applied.
+	PutP50Ms float64 `json:"put_p50_ms,omitempty"`
+	PutP99Ms float64 `json:"put_p99_ms,omitempty"`
 	// CPU seconds spent during the measured window by the --server-pid
 	// processes and by the load generator itself, and the same per operation.
 	ServerCPUs     float64 `json:"server_cpu_s,omitempty"`
@@ -209,7 +223,7 @@ func parseFlags() config {
 	var c config
 	var endpoints string
 	flag.StringVar(&endpoints, "endpoints", "127.0.0.1:2379", "comma-separated host:port list")
-	flag.StringVar(&c.op, "op", "put", "put | range | watch-latency | ready | count")
+	flag.StringVar(&c.op, "op", "put", "put | range | watch-latency | watch-fanout | ready | count")
 	flag.IntVar(&c.clients, "clients", 1, "concurrent in-flight requests (watchers for watch-latency)")
 	flag.IntVar(&c.conns, "conns", 0, "gRPC connections (default ceil(clients/16))")
 	flag.IntVar(&c.streams, "streams", 0, "watch-latency: distinct watch streams (default one per watcher)")
@@ -225,7 +239,9 @@ func parseFlags() config {
 	flag.StringVar(&c.consistency, "consistency", "l", "range: l (linearizable) or s (serializable)")
 	flag.StringVar(&c.prefill, "prefill", "auto", "range: write every key of the key space first (auto = yes for range)")
 	flag.Float64Var(&c.putRate, "put-rate", 100, "watch-latency: puts per second (0 = back to back)")
-	flag.StringVar(&c.watchKey, "watch-key", "bench-watch-key", "watch-latency: watched key")
+	flag.StringVar(&c.watchKey, "watch-key", "bench-watch-key", "watch-latency, watch-fanout: watched key")
+	flag.DurationVar(&c.idle, "idle", 0, "watch-fanout: pause with all watchers created and idle before the puts (stderr says when it starts)")
+	flag.IntVar(&c.fanoutWarm, "fanout-warmup", 5, "watch-fanout: unmeasured puts before the measured ones")
 	flag.Int64Var(&c.sinceUnixNs, "since-unix-ns", 0, "ready: measure from this wall-clock instant (default: loadgen start)")
 	flag.StringVar(&c.keyPrefix, "key-prefix", "k", "first characters of every generated key")
 	var serverPids string
@@ -691,6 +707,7 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 	if c.putRate > 0 {
 		interval = time.Duration(float64(time.Second) / c.putRate)
 	}
+	var putLat []time.Duration
 	putLoop := func(measured bool, until time.Time, limit int64) int64 {
 		var ok int64
 		next := time.Now()
@@ -708,6 +725,7 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 				next = next.Add(interval)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), c.reqTimeout)
+			t0 := time.Now()
 			_, err := putCli.Put(ctx, c.watchKey, value(measured))
 			cancel()
 			if err != nil {
@@ -715,6 +733,9 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 					errs.add(err)
 				}
 				continue
+			}
+			if measured {
+				putLat = append(putLat, time.Since(t0))
 			}
 			ok++
 		}
@@ -757,6 +778,202 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 		r.OpsPerSec = float64(r.Ops) / r.Seconds
 	}
 	summarize(&r, lat)
+	var pr result
+	summarize(&pr, putLat)
+	r.PutP50Ms, r.PutP99Ms = pr.P50Ms, pr.P99Ms
+	return r
+}
+
+// runWatchFanout opens c.clients watchers on one key, spread over c.streams
+// watch streams and c.conns connections, optionally waits c.idle with all of
+// them idle (announcing it on stderr, so that the caller can sample the
+// server's memory), then puts to the key one put at a time: each put is sent
+// only after every watcher received the previous one, and c.putRate paces
+// them. For every measured put it records the time from sending the put to
+// the moment its event reached the last watcher; the reported percentiles
+// are of that fan-out time (ops = measured puts). The latency of each single
+// delivery is summarised too (event_*). Events missing after 30 s count as
+// errors.
+func runWatchFanout(c config, base result, errs *errorLog) result {
+	r := base
+	watchers := c.clients
+	streams := c.streams
+	if streams <= 0 || streams > watchers {
+		streams = watchers
+	}
+	r.Watchers, r.Streams = watchers, streams
+	clis := dialAll(c, c.conns)
+	putCli := dialAll(c, 1)[0]
+	defer func() {
+		for _, cli := range clis {
+			cli.Close()
+		}
+		putCli.Close()
+	}()
+	total := int(c.total)
+	if total <= 0 {
+		total = 20
+	}
+	warm := c.fanoutWarm
+	if warm < 0 {
+		warm = 0
+	}
+	n := warm + total
+	type track struct {
+		sent int64 // ns since epoch
+		got  int64
+		last int64 // ns since epoch, when got reached watchers
+		done chan struct{}
+	}
+	tracks := make([]track, n)
+	for i := range tracks {
+		tracks[i].done = make(chan struct{})
+	}
+	epoch := time.Now()
+	lats := make([][]time.Duration, watchers)
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	var wg sync.WaitGroup
+	created := make(chan error, watchers)
+	createStart := time.Now()
+	for i := 0; i < watchers; i++ {
+		cli := clis[i%len(clis)]
+		ctx := metadata.AppendToOutgoingContext(wctx, "bench-stream", strconv.Itoa(i%streams))
+		wch := cli.Watch(ctx, c.watchKey, clientv3.WithCreatedNotify())
+		wg.Add(1)
+		go func(i int, wch clientv3.WatchChan) {
+			defer wg.Done()
+			first := true
+			for resp := range wch {
+				if first {
+					first = false
+					if resp.Created {
+						created <- nil
+						continue
+					}
+					created <- errors.New("first watch response was not a creation")
+				}
+				if err := resp.Err(); err != nil {
+					errs.add(err)
+					continue
+				}
+				now := int64(time.Since(epoch))
+				for _, ev := range resp.Events {
+					v := ev.Kv.Value
+					if len(v) < 2 || v[0] != 'F' {
+						continue
+					}
+					end := 1
+					for end < len(v) && v[end] != '.' {
+						end++
+					}
+					idx, err := strconv.Atoi(string(v[1:end]))
+					if err != nil || idx < 0 || idx >= n {
+						continue
+					}
+					t := &tracks[idx]
+					if idx >= warm {
+						lats[i] = append(lats[i], time.Duration(now-atomic.LoadInt64(&t.sent)))
+					}
+					if atomic.AddInt64(&t.got, 1) == int64(watchers) {
+						atomic.StoreInt64(&t.last, now)
+						close(t.done)
+					}
+				}
+			}
+			if first {
+				created <- errors.New("watch channel closed before creation")
+			}
+		}(i, wch)
+	}
+	createDeadline := time.After(120 * time.Second)
+	for i := 0; i < watchers; i++ {
+		select {
+		case err := <-created:
+			if err != nil {
+				fatalf("watch create: %v", err)
+			}
+		case <-createDeadline:
+			fatalf("watch create: %d of %d watchers created within 120s", i, watchers)
+		}
+	}
+	r.CreateMs = ms(time.Since(createStart))
+	if c.idle > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: %d watchers idle for %s\n", watchers, c.idle)
+		time.Sleep(c.idle)
+		fmt.Fprintf(os.Stderr, "loadgen: idle period over\n")
+	}
+	var interval time.Duration
+	if c.putRate > 0 {
+		interval = time.Duration(float64(time.Second) / c.putRate)
+	}
+	valuePad := ""
+	var putLat []time.Duration
+	meter := cpuMeter{pids: c.serverPids}
+	var fan []time.Duration
+	var start time.Time
+	for i := 0; i < n; i++ {
+		if i == warm {
+			meter.start()
+			start = time.Now()
+		}
+		next := time.Now().Add(interval)
+		v := "F" + strconv.Itoa(i) + "."
+		if len(v) < c.valSize {
+			if len(valuePad) < c.valSize {
+				valuePad = strings.Repeat("x", c.valSize)
+			}
+			v += valuePad[:c.valSize-len(v)]
+		}
+		t := &tracks[i]
+		atomic.StoreInt64(&t.sent, int64(time.Since(epoch)))
+		ctx, cancel := context.WithTimeout(context.Background(), c.reqTimeout)
+		t0 := time.Now()
+		_, err := putCli.Put(ctx, c.watchKey, v)
+		cancel()
+		if err != nil {
+			errs.add(err)
+			continue
+		}
+		if i >= warm {
+			putLat = append(putLat, time.Since(t0))
+		}
+		select {
+		case <-t.done:
+			if i >= warm {
+				fan = append(fan, time.Duration(atomic.LoadInt64(&t.last)-atomic.LoadInt64(&t.sent)))
+			}
+		case <-time.After(30 * time.Second):
+			missing := int64(watchers) - atomic.LoadInt64(&t.got)
+			errs.add(fmt.Errorf("put %d: %d of %d watchers did not receive it within 30s", i, missing, watchers))
+			atomic.AddInt64(&errs.n, missing-1)
+		}
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	if !start.IsZero() {
+		r.Seconds = time.Since(start).Seconds()
+	}
+	r.Puts = int64(len(fan))
+	r.Ops = int64(len(fan))
+	meter.finish(&r)
+	if r.Seconds > 0 {
+		r.OpsPerSec = float64(r.Ops) / r.Seconds
+	}
+	wcancel()
+	wg.Wait()
+	var all []time.Duration
+	for i := range lats {
+		all = append(all, lats[i]...)
+	}
+	var ev result
+	summarize(&ev, all)
+	r.EventP50Ms, r.EventP99Ms, r.EventMaxMs = ev.P50Ms, ev.P99Ms, ev.MaxMs
+	var pr result
+	summarize(&pr, putLat)
+	r.PutP50Ms, r.PutP99Ms = pr.P50Ms, pr.P99Ms
+	summarize(&r, fan)
 	return r
 }
 
@@ -854,12 +1071,14 @@ func main() {
 		r = runKV(c, base, &errs)
 	case "watch-latency":
 		r = runWatchLatency(c, base, &errs)
+	case "watch-fanout":
+		r = runWatchFanout(c, base, &errs)
 	case "ready":
 		r = runReady(c, base, &errs, started)
 	case "count":
 		r = runCount(c, base, &errs)
 	default:
-		fatalf("unknown --op %q (put | range | watch-latency | ready | count)", c.op)
+		fatalf("unknown --op %q (put | range | watch-latency | watch-fanout | ready | count)", c.op)
 	}
 	r.Errors = errs.count()
 	r.FirstError = errs.firstMessage()

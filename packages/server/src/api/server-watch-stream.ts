@@ -5,9 +5,9 @@
  * client reads them.
  *
  * Flow control: a response is taken from the WatchStream queue only while
- * gRPC accepts writes without buffering (write() returned true or 'drain'
- * fired), so a client that stops reading leaves responses in the bounded
- * queue, and the store parks the watchers whose responses no longer fit
+ * the MessageWriter accepts more (few enough writes wait for HTTP/2), so a
+ * client that stops reading leaves responses in the bounded queue, and the
+ * store parks the watchers whose responses no longer fit
  * (they resume from history once the client reads again). Requests stop
  * being read while more than CTRL_STREAM_BUF_LEN control responses wait.
  *
@@ -22,6 +22,7 @@ import { WatchError } from '../watch/watch-error.js';
 import type { ControlResponse, StreamItem, WatchResponse } from '../watch/watch-response.js';
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchFilter } from '../watch/watcher.js';
+import { MessageWriter } from './message-writer.js';
 import { toGrpcError } from './to-grpc-error.js';
 
 /** etcd's ctrlStreamBufLen. */
@@ -95,13 +96,14 @@ export class ServerWatchStream {
   readonly #opts: ServerWatchStreamOptions;
   readonly #ws: WatchStream;
   readonly #headers: HeaderCache;
+  readonly #writer: MessageWriter;
   /** Watch IDs with progress_notify; false once events were sent since the last tick (etcd elides that tick). */
   readonly #progress = new Map<number, boolean>();
   readonly #prevKv = new Set<number>();
   readonly #fragment = new Set<number>();
   #progressTimer: NodeJS.Timeout | undefined;
   #pumpScheduled = false;
-  /** gRPC buffered a write: nothing more is written until 'drain'. */
+  /** The writer pushed back: nothing more is written until it says so. */
   #blocked = false;
   #readPaused = false;
   #done = false;
@@ -115,11 +117,11 @@ export class ServerWatchStream {
       onReady: () => this.#schedulePump(),
       onClose: () => this.#fail(etcdError('STOPPED')),
     });
-    call.on('data', (req: etcdserverpb.WatchRequest) => this.#onRequest(req));
-    call.on('drain', () => {
+    this.#writer = new MessageWriter(call, () => {
       this.#blocked = false;
       this.#pump();
     });
+    call.on('data', (req: etcdserverpb.WatchRequest) => this.#onRequest(req));
     call.on('cancelled', () => this.#close());
     call.on('error', () => this.#close());
     call.on('close', () => this.#close());
@@ -199,6 +201,11 @@ export class ServerWatchStream {
     this.#progressTimer.unref();
   }
 
+  /**
+   * Sends what was queued at the next turn of the event loop: an apply
+   * batch's notifications reach every watcher first, the writers answered by
+   * it get their responses, then each stream sends its share in one go.
+   */
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#blocked || this.#done) return;
     this.#pumpScheduled = true;
@@ -221,7 +228,7 @@ export class ServerWatchStream {
     }
   }
 
-  /** Writes one item; false when gRPC buffered it (wait for 'drain'). */
+  /** Writes one item; false when the writer pushed back (wait until it is writable again). */
   #send(item: StreamItem): boolean {
     if (item.kind === 'control') {
       const r = item.resp;
@@ -303,7 +310,7 @@ export class ServerWatchStream {
 
   #write(bytes: Buffer): boolean {
     if (this.#done) return true;
-    return this.#call.write(bytes);
+    return this.#writer.write(bytes);
   }
 
   /** Ends the call with err's status (grpc-js sends the status of an 'error' it sees on the call). */

@@ -110,8 +110,8 @@ export function toPeerStatus(err: unknown): Partial<StatusObject> & { code: Grpc
 const CODE_PREFIX = /^(PEER_[A-Z_]+): ([\s\S]*)$/;
 
 /** The typed error a failed peer call stands for, recognised by the code prefix of its details. */
-export function fromPeerStatus(err: Partial<ServiceError> | StatusObject): PeerError {
-  const details = err.details ?? '';
+export function fromPeerStatus(err: Partial<ServiceError> | StatusObject | Error): PeerError {
+  const details = ('details' in err && typeof err.details === 'string' ? err.details : undefined) ?? ('message' in err ? err.message : '');
   const m = CODE_PREFIX.exec(details);
   if (m !== null) {
     const message = m[2] ?? '';
@@ -130,7 +130,8 @@ export function fromPeerStatus(err: Partial<ServiceError> | StatusObject): PeerE
         break;
     }
   }
-  return new PeerUnavailableError(details === '' ? `gRPC status ${String(err.code)}` : details, { cause: err });
+  const code = 'code' in err ? String(err.code) : 'unknown';
+  return new PeerUnavailableError(details === '' ? `gRPC status ${code}` : details, { cause: err });
 }
 
 /** Rejections that retrying cannot cure: the sender is in the wrong cluster or was removed. */

@@ -54,8 +54,9 @@ export class PeerStatus {
     this.lastError = reason;
   }
 
-  /** Back to 'connecting' (new URLs): messages queue again until the next attempt's outcome. */
+  /** Back to 'connecting' (the URLs changed): messages queue again until the next attempt's outcome. */
   reconnecting(): void {
-    if (this.current === 'inactive') this.current = 'connecting';
+    this.current = 'connecting';
+    this.activeAt = undefined;
   }
 }

@@ -12,6 +12,10 @@ export function toEtcdError(err: unknown): unknown {
   if (err instanceof ErrCompacted) return etcdError('COMPACTED');
   if (err instanceof ErrFutureRev) return etcdError('FUTURE_REV');
   if (err instanceof ErrProposalDropped) return etcdError('NO_LEADER');
-  if (err instanceof LessorError) return etcdError(err.code === 'NOT_PRIMARY' ? 'NO_LEADER' : err.code);
+  if (err instanceof LessorError) {
+    if (err.code === 'NOT_PRIMARY') return etcdError('NO_LEADER');
+    if (err.code === 'LEASE_EXPIRED') return etcdError('LEASE_NOT_FOUND');
+    return etcdError(err.code);
+  }
   return err;
 }

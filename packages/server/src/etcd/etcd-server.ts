@@ -17,13 +17,13 @@ import type { Backend, WriteTx } from '../backend/backend.js';
 import { ApplierV3 } from '../apply/applier-v3.js';
 import { isTxnReadonly, isTxnSerializable } from '../apply/txn-path.js';
 import { decodeMember, encodeMember, memberKey, type Member } from '../cluster/member.js';
-import { Lessor } from '../lease/lessor.js';
+import { Lessor, LessorError } from '../lease/lessor.js';
 import { KVStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../watch/watchable-store.js';
 import { decodeConfChange } from '../raft/conf-change-codec.js';
 import { RawNode } from '../raft/raw-node.js';
 import type { MemoryStorage } from '../raft/memory-storage.js';
-import { EntryType, StateType, type ConfState, type Entry, type SoftState } from '../raft/types.js';
+import { EntryType, StateType, type ConfState, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
 import type { LogStore } from '../raft-node/log-store.js';
 import type { Snapshotter } from '../snap/snapshotter.js';
 import { RaftNode } from '../raft-node/raft-node.js';
@@ -162,6 +162,8 @@ export class EtcdServer {
           this.term = term;
         },
         onFatal: (err) => this.onFatal(err),
+        persistSnapshot: (snap) => this.persistReceivedSnapshot(snap),
+        applySnapshot: (snap) => this.applyReceivedSnapshot(snap),
       },
     });
     this.reads = new LinearizableReads({
@@ -278,14 +280,30 @@ export class EtcdServer {
     return (await this.raftRequest({ leaseRevoke: { ID: r.ID } })) as etcdserverpb.LeaseRevokeResponseInit;
   }
 
-  /** Renews a lease on the leader once everything committed is applied; returns its TTL. */
+  /**
+   * Renews a lease on the leader once everything committed is applied;
+   * returns its TTL. As in etcd, a lease past its deadline is not renewed:
+   * the call waits for its revocation and fails with LEASE_NOT_FOUND (or
+   * NOT_LEADER when leadership is lost first).
+   */
   async leaseRenew(id: bigint): Promise<number> {
     await this.waitAppliedCommitted();
     try {
       return this.lessor.renew(id);
     } catch (err) {
-      throw toEtcdError(err);
+      if (!(err instanceof LessorError) || err.code !== 'LEASE_EXPIRED') throw toEtcdError(err);
     }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.requestTimeoutMs);
+    });
+    try {
+      if (await Promise.race([this.lessor.whenRemoved(id).then(() => false), timedOut])) throw etcdError('TIMEOUT');
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.lessor.lookup(id) === undefined) throw etcdError('LEASE_NOT_FOUND');
+    throw etcdError('NOT_LEADER');
   }
 
   async leaseTimeToLive(r: etcdserverpb.LeaseTimeToLiveRequest): Promise<etcdserverpb.LeaseTimeToLiveResponseInit> {
@@ -523,6 +541,21 @@ export class EtcdServer {
         this.reads.resend();
       }
     }
+  }
+
+  /** A snapshot from the leader: its file and WAL marker become durable before its Ready's entries. */
+  private async persistReceivedSnapshot(snap: Snapshot): Promise<void> {
+    await this.snapshotter?.save(snap);
+    await this.logStore.saveSnapshot({ index: snap.metadata.index, term: snap.metadata.term });
+  }
+
+  /**
+   * Replaces the state machine with a received snapshot. Members receive
+   * snapshots only from a leader of a multi-member cluster; until the peer
+   * transport is wired in, a member has no way to receive one.
+   */
+  private async applyReceivedSnapshot(snap: Snapshot): Promise<void> {
+    throw new Error(`cannot install snapshot at index ${snap.metadata.index}: no snapshot source`);
   }
 
   private onFatal(err: unknown): void {

@@ -36,7 +36,12 @@ export interface Lease {
   notifiedAt: number;
 }
 
-export type LessorErrorCode = 'LEASE_NOT_FOUND' | 'LEASE_EXISTS' | 'LEASE_TTL_TOO_LARGE' | 'NOT_PRIMARY';
+/**
+ * LEASE_EXPIRED: the lease is past its deadline and awaits revocation; etcd
+ * does not renew it (the renewal waits for the revocation and then fails
+ * with LEASE_NOT_FOUND).
+ */
+export type LessorErrorCode = 'LEASE_NOT_FOUND' | 'LEASE_EXISTS' | 'LEASE_TTL_TOO_LARGE' | 'NOT_PRIMARY' | 'LEASE_EXPIRED';
 
 export class LessorError extends Error {
   override readonly name = 'LessorError';
@@ -58,6 +63,8 @@ export class Lessor implements LeaseAttachments {
   private readonly minTtl: number;
   private readonly now: () => number;
   private primary = false;
+  /** Callers waiting for a lease to be removed (or for this lessor to stop being primary). */
+  private readonly removalWaiters = new Map<bigint, (() => void)[]>();
 
   /** Loads every persisted lease; attachments arrive as the key-value store restores. */
   constructor(backend: Backend, opts: LessorOptions) {
@@ -77,8 +84,9 @@ export class Lessor implements LeaseAttachments {
     return this.leases.get(id);
   }
 
+  /** Every lease, soonest expiry first (etcd's Leases() sorts by remaining time). */
   list(): Lease[] {
-    return [...this.leases.values()];
+    return [...this.leases.values()].sort((a, b) => (a.expiry === b.expiry ? 0 : a.expiry < b.expiry ? -1 : 1));
   }
 
   /** Applies a grant (from a committed entry). */
@@ -108,14 +116,34 @@ export class Lessor implements LeaseAttachments {
     for (const key of lease.keys) this.keyLease.delete(key);
     this.leases.delete(id);
     tx.delete('lease', leaseKey(id));
+    const waiters = this.removalWaiters.get(id);
+    if (waiters !== undefined) {
+      this.removalWaiters.delete(id);
+      for (const w of waiters) w();
+    }
   }
 
-  /** Extends a lease by its TTL from now; only the primary renews. Returns the TTL. */
+  /** Resolves once the lease is removed, or once this lessor is demoted. */
+  whenRemoved(id: bigint): Promise<void> {
+    if (!this.leases.has(id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.removalWaiters.get(id);
+      if (list === undefined) this.removalWaiters.set(id, [resolve]);
+      else list.push(resolve);
+    });
+  }
+
+  /**
+   * Extends a lease by its TTL from now; only the primary renews, and not a
+   * lease already past its deadline (LEASE_EXPIRED). Returns the TTL.
+   */
   renew(id: bigint): number {
     if (!this.primary) throw new LessorError('NOT_PRIMARY');
     const lease = this.leases.get(id);
     if (lease === undefined) throw new LessorError('LEASE_NOT_FOUND');
-    lease.expiry = this.now() + lease.ttl * 1000;
+    const now = this.now();
+    if (lease.expiry <= now) throw new LessorError('LEASE_EXPIRED');
+    lease.expiry = now + lease.ttl * 1000;
     lease.notifiedAt = -Infinity;
     return lease.ttl;
   }
@@ -140,6 +168,9 @@ export class Lessor implements LeaseAttachments {
   demote(): void {
     this.primary = false;
     for (const l of this.leases.values()) l.expiry = Infinity;
+    const waiters = [...this.removalWaiters.values()].flat();
+    this.removalWaiters.clear();
+    for (const w of waiters) w();
   }
 
   /**

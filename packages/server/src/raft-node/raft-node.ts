@@ -10,9 +10,9 @@
  * Invariant: no committed entry is applied and no message is sent before the
  * entries and hard state of the same Ready are durable.
  */
-import type { RawNode } from '../raft/raw-node.js';
+import type { RawNode, SnapshotStatus } from '../raft/raw-node.js';
 import type { MemoryStorage } from '../raft/memory-storage.js';
-import type { Entry, Message, ReadState, SoftState } from '../raft/types.js';
+import type { ConfChange, Entry, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import type { LogStore } from './log-store.js';
 
 export interface Transport {
@@ -25,6 +25,13 @@ export interface RaftNodeHandlers {
   onSoftState(state: SoftState): void;
   onReadStates(states: readonly ReadState[]): void;
   onCommitIndex(commit: number, term: number): void;
+  /**
+   * Makes a snapshot received from the leader durable (snapshot file and WAL
+   * marker) before the hard state and entries of the same Ready are saved.
+   */
+  persistSnapshot(snap: Snapshot): Promise<void>;
+  /** Replaces the state machine with a received snapshot; runs before committedEntries. */
+  applySnapshot(snap: Snapshot): Promise<void>;
   /** A storage failure: the node has stopped and must not acknowledge anything more. */
   onFatal(err: unknown): void;
 }
@@ -89,6 +96,32 @@ export class RaftNode {
     this.kick();
   }
 
+  /** The transport could not reach a peer: raft probes it again instead of pipelining. */
+  reportUnreachable(id: bigint): void {
+    if (this.stopped) return;
+    this.rawNode.reportUnreachable(id);
+    this.kick();
+  }
+
+  /** Outcome of sending a snapshot to a peer. */
+  reportSnapshot(id: bigint, status: SnapshotStatus): void {
+    if (this.stopped) return;
+    this.rawNode.reportSnapshot(id, status);
+    this.kick();
+  }
+
+  transferLeader(to: bigint): void {
+    this.assertUsable();
+    this.rawNode.transferLeader(to);
+    this.kick();
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.assertUsable();
+    this.rawNode.proposeConfChange(cc);
+    this.kick();
+  }
+
   /** Feeds a message from a peer into the state machine. */
   step(m: Message): void {
     if (this.stopped) return;
@@ -124,6 +157,7 @@ export class RaftNode {
         const rd = this.rawNode.ready();
         if (rd.softState !== undefined) this.handlers.onSoftState(rd.softState);
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
+        if (rd.snapshot !== undefined) await this.handlers.persistSnapshot(rd.snapshot);
         if (rd.hardState !== undefined || rd.entries.length > 0) {
           await this.logStore.save(rd.hardState, rd.entries);
         }
@@ -132,6 +166,7 @@ export class RaftNode {
         if (rd.entries.length > 0) this.storage.append(rd.entries);
         if (rd.messages.length > 0) this.transport?.send(rd.messages);
         if (rd.hardState !== undefined) this.handlers.onCommitIndex(rd.hardState.commit, rd.hardState.term);
+        if (rd.snapshot !== undefined) await this.handlers.applySnapshot(rd.snapshot);
         if (rd.committedEntries.length > 0) this.handlers.apply(rd.committedEntries);
         this.rawNode.advance(rd);
       }

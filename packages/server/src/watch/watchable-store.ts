@@ -94,10 +94,6 @@ export class WatchableStore {
     return this.kv.currentRev;
   }
 
-  debugUnsynced(): unknown {
-    return [...this.#unsynced.watchers].map((w) => ({ id: w.id, minRev: w.minRev, key: w.key, end: w.end, victim: w.victim, compacted: w.compacted, ch: w.ch !== undefined, cur: this.kv.currentRev, compact: this.kv.compactRev }));
-  }
-
   get stats(): WatchableStoreStats {
     let victims = 0;
     for (const wb of this.#victims) victims += wb.size;
@@ -325,11 +321,11 @@ export class WatchableStore {
       const next = Math.max(w.minRev, endRev);
       const eb = wb.get(w);
       if (eb === undefined) {
+        if (next > w.minRev) progressed = true;
         w.minRev = next;
         if (next > curRev) {
           this.#unsynced.delete(w);
           this.#synced.add(w);
-          progressed = true;
         }
         continue;
       }

@@ -82,7 +82,8 @@ export class WatcherGroup {
   /**
    * Up to max watchers of the group, as a group of their own (the group
    * itself when it is small enough). etcd's choose, without the compaction
-   * handling, which the store does.
+   * handling, which the store does. The chosen watchers move to the back of
+   * the iteration order, so successive calls go round all watchers.
    */
   choose(max: number): WatcherGroup {
     if (this.#watchers.size <= max) return this;
@@ -90,6 +91,10 @@ export class WatcherGroup {
     for (const w of this.#watchers) {
       if (g.size >= max) break;
       g.add(w);
+    }
+    for (const w of g.#watchers) {
+      this.#watchers.delete(w);
+      this.#watchers.add(w);
     }
     return g;
   }
