@@ -3,10 +3,10 @@
 // data dir on free loopback ports, driven by the Go load generator (etcd's
 // clientv3). Two cells per server:
 //   latency  put-to-event latency of watchers on one key (p50/p99), puts paced
-//   fan-out  one put at a time to a key watched by N watchers (default 10,000
-//            over 100 streams on 10 connections): time until the last watcher
-//            has the event, p50/p99 over the puts; plus the server's resident
-//            memory with the N watchers idle, against before they existed
+//   fan-out  one put at a time to a key watched by N watchers (default 10,000,
+//            on 100 streams and again on one stream each): time until the last
+//            watcher has the event, p50/p99 over the puts; plus the server's
+//            resident memory with the N watchers idle, against before
 // Prints a Markdown table with both servers and the ratio etcd-ts/etcd.
 import {
   BenchError,
@@ -33,8 +33,9 @@ const USAGE = `usage: node scripts/bench-watch.mjs [options]
   --rounds 1              repeat everything; each value is the median round
   --latency-watchers 1,100  watchers (one stream each) for the latency cells
   --duration 10s --warmup 2s --put-rate 100   latency cells
-  --fanout-watchers 10000 --fanout-streams 100 --fanout-conns 10
-  --fanout-puts 40 --fanout-rate 5            fan-out cell (puts, puts/s)
+  --fanout-watchers 10000 --fanout-streams 100,10000
+  --fanout-conns 0        connections per fan-out cell (0: streams/10, between 1 and 100)
+  --fanout-puts 40 --fanout-rate 5            fan-out cells (puts, puts/s)
   --idle 4s               fan-out: idle time with every watcher created (memory is sampled in it)
   --val-size 256
   --ready-timeout 60s
@@ -51,8 +52,8 @@ const DEFAULTS = {
   warmup: '2s',
   putRate: 100,
   fanoutWatchers: 10000,
-  fanoutStreams: 100,
-  fanoutConns: 10,
+  fanoutStreams: '100,10000',
+  fanoutConns: 0,
   fanoutPuts: 40,
   fanoutRate: 5,
   idle: '4s',
@@ -86,14 +87,18 @@ async function latencyCell(loadgen, opts, server, watchers) {
   return r;
 }
 
-async function fanoutCell(loadgen, opts, server) {
+function fanoutConns(opts, streams) {
+  return opts.fanoutConns > 0 ? opts.fanoutConns : Math.max(1, Math.min(100, Math.ceil(streams / 10)));
+}
+
+async function fanoutCell(loadgen, opts, server, streams) {
   const idleMs = durationMs(opts.idle);
   const args = [
     '--endpoints', server.endpoint,
     '--op', 'watch-fanout',
     '--clients', String(opts.fanoutWatchers),
-    '--streams', String(opts.fanoutStreams),
-    '--conns', String(opts.fanoutConns),
+    '--streams', String(streams),
+    '--conns', String(fanoutConns(opts, streams)),
     '--total', String(opts.fanoutPuts),
     '--put-rate', String(opts.fanoutRate),
     '--idle', `${idleMs}ms`,
@@ -101,7 +106,7 @@ async function fanoutCell(loadgen, opts, server) {
     '--deadline', '15m',
     ...server.cpuArgs(),
   ];
-  log(`${server.label}: fan-out to ${opts.fanoutWatchers} watchers on ${opts.fanoutStreams} streams`);
+  log(`${server.label}: fan-out to ${opts.fanoutWatchers} watchers on ${streams} streams`);
   const rssBefore = server.rssKiB();
   let idleSample;
   const r = await runLoadgen(loadgen, args, {
@@ -132,7 +137,7 @@ async function runServer(key, loadgen, opts) {
     log(`${server.label}: ready after ${readyMs.toFixed(0)} ms`);
     const results = {};
     for (const n of opts.latencyWatchers) results[`latency/${n}`] = await latencyCell(loadgen, opts, server, n);
-    results.fanout = await fanoutCell(loadgen, opts, server);
+    for (const streams of opts.fanoutStreams) results[`fanout/${streams}`] = await fanoutCell(loadgen, opts, server, streams);
     return { label: server.label, ok: true, results, argv: server.argv };
   } finally {
     await server.stop();
@@ -167,20 +172,23 @@ function report(opts, rounds, info) {
     add(label, 'server CPU us/event', servers.map((_, i) => pick(i, cell, 'server_cpu_us_per_op')), 1);
     add(label, 'errors (undelivered)', servers.map((_, i) => pick(i, cell, 'errors') ?? 0), 0);
   }
-  const f = `fan-out, ${opts.fanoutWatchers} watchers of one key on ${opts.fanoutStreams} streams / ${opts.fanoutConns} conns`;
-  add(f, 'put to last watcher p50 ms', servers.map((_, i) => pick(i, 'fanout', 'p50_ms')));
-  add(f, 'put to last watcher p99 ms', servers.map((_, i) => pick(i, 'fanout', 'p99_ms')));
-  add(f, 'put to one watcher p50 ms', servers.map((_, i) => pick(i, 'fanout', 'event_p50_ms')));
-  add(f, 'put to one watcher p99 ms', servers.map((_, i) => pick(i, 'fanout', 'event_p99_ms')));
-  add(f, 'put request to response p50 ms', servers.map((_, i) => pick(i, 'fanout', 'put_p50_ms')));
-  add(f, 'server CPU ms/put', servers.map((_, i) => (pick(i, 'fanout', 'server_cpu_us_per_op') ?? NaN) / 1000), 1);
-  add(f, 'create all watchers ms', servers.map((_, i) => pick(i, 'fanout', 'create_ms')), 0);
-  add(f, 'errors (undelivered)', servers.map((_, i) => pick(i, 'fanout', 'errors') ?? 0), 0);
-  const rssB = servers.map((_, i) => (pick(i, 'fanout', 'rss_before_kib') ?? NaN) / 1024);
-  const rssI = servers.map((_, i) => (pick(i, 'fanout', 'rss_idle_kib') ?? NaN) / 1024);
-  add(f, 'server RSS MiB before the watchers', rssB, 1);
-  add(f, `server RSS MiB, ${opts.fanoutWatchers} idle watchers`, rssI, 1);
-  add(f, 'RSS MiB added by the idle watchers', rssI.map((x, i) => x - rssB[i]), 1);
+  for (const streams of opts.fanoutStreams) {
+    const cell = `fanout/${streams}`;
+    const f = `fan-out, ${opts.fanoutWatchers} watchers of one key on ${streams} stream${streams === 1 ? '' : 's'} / ${fanoutConns(opts, streams)} conns`;
+    add(f, 'put to last watcher p50 ms', servers.map((_, i) => pick(i, cell, 'p50_ms')));
+    add(f, 'put to last watcher p99 ms', servers.map((_, i) => pick(i, cell, 'p99_ms')));
+    add(f, 'put to one watcher p50 ms', servers.map((_, i) => pick(i, cell, 'event_p50_ms')));
+    add(f, 'put to one watcher p99 ms', servers.map((_, i) => pick(i, cell, 'event_p99_ms')));
+    add(f, 'put request to response p50 ms', servers.map((_, i) => pick(i, cell, 'put_p50_ms')));
+    add(f, 'server CPU ms/put', servers.map((_, i) => (pick(i, cell, 'server_cpu_us_per_op') ?? NaN) / 1000), 1);
+    add(f, 'create all watchers ms', servers.map((_, i) => pick(i, cell, 'create_ms')), 0);
+    add(f, 'errors (undelivered)', servers.map((_, i) => pick(i, cell, 'errors') ?? 0), 0);
+    const rssB = servers.map((_, i) => (pick(i, cell, 'rss_before_kib') ?? NaN) / 1024);
+    const rssI = servers.map((_, i) => (pick(i, cell, 'rss_idle_kib') ?? NaN) / 1024);
+    add(f, 'server RSS MiB before the watchers', rssB, 1);
+    add(f, `server RSS MiB, ${opts.fanoutWatchers} idle watchers`, rssI, 1);
+    add(f, 'RSS MiB added by the idle watchers', rssI.map((x, i) => x - rssB[i]), 1);
+  }
   const lines = [
     `## Watch benchmark: ${servers.join(' vs ')}`,
     '',
@@ -203,6 +211,7 @@ async function main() {
   installCleanup();
   const opts = parseArgs(process.argv.slice(2), DEFAULTS, USAGE);
   opts.latencyWatchers = String(opts.latencyWatchers).split(',').map(Number).filter((n) => n > 0);
+  opts.fanoutStreams = String(opts.fanoutStreams).split(',').map(Number).filter((n) => n > 0);
   for (const d of [opts.duration, opts.warmup, opts.idle, opts.readyTimeout]) durationMs(d);
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new BenchError('--rounds: positive integer');
   const kindKeys = opts.servers.split(',').map((x) => x.trim()).filter(Boolean);

@@ -6,7 +6,7 @@
  * TTL of 100 s and commands that take well under a second, both servers
  * print 99.
  */
-import { awaitLines, capture, run, start, stop, type CtlScenario } from './etcdctl-session.js';
+import { awaitLines, capture, run, start, stop, type CtlScenario } from './etcdctl-runner.js';
 
 const GRANTED = /lease ([0-9a-f]{16}) granted/;
 

@@ -1,4 +1,4 @@
-import { runCtlSuite } from './etcdctl-session.js';
+import { runCtlSuite } from './etcdctl-runner.js';
 import { LEASE_ETCDCTL_SCENARIOS } from './lease-etcdctl-scenarios.js';
 
 /*

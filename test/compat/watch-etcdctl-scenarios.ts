@@ -7,7 +7,7 @@
  * Line counts: an event prints 3 lines (type, key, value), 5 with a previous
  * key-value; -w json prints one line per response.
  */
-import { awaitExit, awaitLines, run, runIn, start, stop, type CtlScenario } from './etcdctl-session.js';
+import { awaitExit, awaitLines, run, runIn, start, stop, type CtlScenario } from './etcdctl-runner.js';
 
 export const WATCH_ETCDCTL_SCENARIOS: CtlScenario[] = [
   {

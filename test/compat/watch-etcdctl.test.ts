@@ -1,4 +1,4 @@
-import { runCtlSuite } from './etcdctl-session.js';
+import { runCtlSuite } from './etcdctl-runner.js';
 import { WATCH_ETCDCTL_SCENARIOS } from './watch-etcdctl-scenarios.js';
 
 /*

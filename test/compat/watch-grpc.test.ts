@@ -5,7 +5,7 @@ import { GrpcCallError, kvClient, type KvClient } from '../harness/kv-client.js'
 import { failWith, targetsFromEnv } from '../harness/kv-differential.js';
 import { diffPlain, formatDiff, mapObjects, show, toPlain, type Plain } from '../harness/normalize.js';
 import { spawnServer, type ServerHandle } from '../harness/server.js';
-import { watchClient, watchSession, type WatchSession } from '../harness/watch-client.js';
+import { watchClient, openWatchStream, type WatchStreamClient } from '../harness/watch-client.js';
 import { WATCH_GRPC_SCENARIOS, type WatchScenario, type WatchStep } from './watch-grpc-scenarios.js';
 
 /*
@@ -42,7 +42,7 @@ interface Side {
   server: ServerHandle;
   kv: KvClient;
   watch: grpc.Client;
-  streams: Map<string, WatchSession>;
+  streams: Map<string, WatchStreamClient>;
   /** Streams whose request side was closed (they cannot be fenced). */
   halfClosed: Set<string>;
   kvResults: Plain[];
@@ -71,7 +71,7 @@ async function runKv(side: Side, op: string, req: Record<string, unknown>): Prom
 }
 
 async function runStep(side: Side, step: WatchStep): Promise<void> {
-  const stream = (name: string): WatchSession => {
+  const stream = (name: string): WatchStreamClient => {
     const s = side.streams.get(name);
     if (s === undefined) throw new Error(`stream ${name} is not open`);
     return s;
@@ -87,7 +87,7 @@ async function runStep(side: Side, step: WatchStep): Promise<void> {
       }
       return;
     case 'open':
-      side.streams.set(step.stream, watchSession(side.server.endpoint, { client: side.watch, ...(step.metadata ? { metadata: step.metadata } : {}) }));
+      side.streams.set(step.stream, openWatchStream(side.server.endpoint, { client: side.watch, ...(step.metadata ? { metadata: step.metadata } : {}) }));
       return;
     case 'send':
       stream(step.stream).send(step.req);
@@ -186,7 +186,7 @@ async function runScenario(sc: WatchScenario): Promise<void> {
         if (kvDiffs.length > 0) problems.push(`  KV responses\n${formatDiff(kvDiffs, ref.label, other.label)}`);
         for (const [name, rs] of ref.streams) {
           const theirs = other.streams.get(name)!;
-          const pick = (x: WatchSession): etcdserverpb.WatchResponse[] => (sc.select ? sc.select(name, x.responses) : x.responses);
+          const pick = (x: WatchStreamClient): etcdserverpb.WatchResponse[] => (sc.select ? sc.select(name, x.responses) : x.responses);
           const a = pick(rs);
           const bb = pick(theirs);
           const diffs = diffPlain(normalize(byWatchId(a)), normalize(byWatchId(bb)));

@@ -10,3 +10,7 @@ export { toPlain, diffPlain, formatDiff, show, bytesToPlain, mapObjects } from '
 export type { Plain, Difference } from './normalize.js';
 export { ServerPool, runScenario, describeFailures, failWith, targetsFromEnv, R, RelRev, PROFILES } from './kv-differential.js';
 export type { KvOp, Step, Scenario, ServerProfile, Target, ScenarioReport } from './kv-differential.js';
+export { spawnCluster, memberSpecs, initialClusterOf } from './cluster.js';
+export type { Cluster, ClusterMemberSpec } from './cluster.js';
+export { adminClient } from './admin-client.js';
+export type { AdminClient } from './admin-client.js';

@@ -50,19 +50,9 @@ type UnaryFn<Req, Res> = (
  * resolves to the decoded response or rejects with a GrpcCallError carrying
  * the status code and details.
  */
-export function kvClient(endpoint: string, opts: KvClientOptions = {}): KvClient {
-  const deadlineMs = opts.deadlineMs ?? 10_000;
-  const maxBytes = opts.maxMessageBytes ?? 8 * 1024 * 1024;
-  const channelOptions: grpc.ChannelOptions = {
-    'grpc.max_send_message_length': maxBytes,
-    'grpc.max_receive_message_length': maxBytes,
-  };
-  const KV = grpc.makeGenericClientConstructor(KVService as unknown as grpc.ServiceDefinition, 'KV');
-  const Lease = grpc.makeGenericClientConstructor(LeaseService as unknown as grpc.ServiceDefinition, 'Lease');
-  const kv = new KV(endpoint, grpc.credentials.createInsecure(), channelOptions);
-  const lease = new Lease(endpoint, grpc.credentials.createInsecure(), channelOptions);
-
-  const call = <Req, Res>(client: grpc.Client, method: string, name: string) => {
+/** Promise-returning unary calls on a grpc-js generic client, rejecting with GrpcCallError. */
+export function unaryCaller(deadlineMs: number) {
+  return <Req, Res>(client: grpc.Client, method: string, name: string) => {
     const fn = (client as unknown as Record<string, UnaryFn<Req, Res> | undefined>)[method];
     if (typeof fn !== 'function') throw new Error(`client has no method ${method}`);
     return (req: Req): Promise<Res> =>
@@ -74,6 +64,23 @@ export function kvClient(endpoint: string, opts: KvClientOptions = {}): KvClient
         });
       });
   };
+}
+
+export function kvClient(endpoint: string, opts: KvClientOptions = {}): KvClient {
+  const deadlineMs = opts.deadlineMs ?? 10_000;
+  const maxBytes = opts.maxMessageBytes ?? 8 * 1024 * 1024;
+  const channelOptions: grpc.ChannelOptions = {
+    'grpc.max_send_message_length': maxBytes,
+    'grpc.max_receive_message_length': maxBytes,
+    // Each client gets its own connection: a new client must not inherit another one's reconnect backoff.
+    'grpc.use_local_subchannel_pool': 1,
+  };
+  const KV = grpc.makeGenericClientConstructor(KVService as unknown as grpc.ServiceDefinition, 'KV');
+  const Lease = grpc.makeGenericClientConstructor(LeaseService as unknown as grpc.ServiceDefinition, 'Lease');
+  const kv = new KV(endpoint, grpc.credentials.createInsecure(), channelOptions);
+  const lease = new Lease(endpoint, grpc.credentials.createInsecure(), channelOptions);
+
+  const call = unaryCaller(deadlineMs);
 
   return {
     endpoint,

@@ -25,6 +25,12 @@ export interface ServerOptions {
   env?: Readonly<Record<string, string>>;
   /** Deadline for the server to answer a linearizable Range. Default 30 s. */
   readyTimeoutMs?: number;
+  /** Fixed client and peer ports (a cluster's members must know each other's); default: free ports. */
+  ports?: { client: number; peer: number };
+  /** --initial-cluster; default: this member alone. */
+  initialCluster?: string;
+  /** --initial-cluster-state; default "new". */
+  initialClusterState?: 'new' | 'existing';
   /** Copy the server's output to this process's stderr. Default: env HARNESS_VERBOSE=1. */
   verbose?: boolean;
 }
@@ -89,8 +95,8 @@ function serverArgs(name: string, dataDir: string, clientPort: number, peerPort:
     '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
-    '--initial-cluster-state', 'new',
+    '--initial-cluster', opts.initialCluster ?? `${name}=${peerUrl}`,
+    '--initial-cluster-state', opts.initialClusterState ?? 'new',
     '--log-level', opts.logLevel ?? 'error',
   ];
   if (opts.maxTxnOps !== undefined) args.push('--max-txn-ops', String(opts.maxTxnOps));
@@ -194,7 +200,7 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions = {}): P
 
   // Start, retrying with new ports if the chosen ones were taken in between.
   for (let attempt = 1; ; attempt++) {
-    [clientPort, peerPort] = (await freePorts(2)) as [number, number];
+    [clientPort, peerPort] = opts.ports !== undefined ? [opts.ports.client, opts.ports.peer] : ((await freePorts(2)) as [number, number]);
     args = serverArgs(name, dataDir, clientPort, peerPort, opts);
     output = '';
     launch();
@@ -204,7 +210,7 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions = {}): P
     } catch (err) {
       await stop('SIGKILL');
       const portClash = /address already in use/i.test(output);
-      if (portClash && attempt < 4) {
+      if (portClash && attempt < 4 && opts.ports === undefined) {
         rmSync(dataDir, { recursive: true, force: true });
         continue;
       }

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { etcdserverpb, WatchService } from '@etcd-ts/api';
 import { waitFor } from './wait-for.js';
 
-export interface WatchSessionOptions {
+export interface WatchStreamOptions {
   /** Share this client's channel (several streams on one connection). */
   client?: grpc.Client;
   /** Max message size the client accepts. Default 64 MiB. */
@@ -22,7 +22,7 @@ export interface StreamEnd {
  * arrival order. pause() stops reading (HTTP/2 flow control then pushes back
  * on the server); resume() reads again.
  */
-export interface WatchSession {
+export interface WatchStreamClient {
   readonly endpoint: string;
   readonly responses: etcdserverpb.WatchResponse[];
   /** Resolves with the call's status once the stream ended (server status or cancel()). */
@@ -52,7 +52,7 @@ export function watchClient(endpoint: string, maxMessageBytes = 64 * 1024 * 1024
   });
 }
 
-export function watchSession(endpoint: string, opts: WatchSessionOptions = {}): WatchSession {
+export function openWatchStream(endpoint: string, opts: WatchStreamOptions = {}): WatchStreamClient {
   const owned = opts.client === undefined;
   const client = opts.client ?? watchClient(endpoint, opts.maxMessageBytes);
   const md = new grpc.Metadata();
@@ -64,7 +64,7 @@ export function watchSession(endpoint: string, opts: WatchSessionOptions = {}): 
   let isEnded = false;
   let resolveEnded!: (e: StreamEnd) => void;
   const ended = new Promise<StreamEnd>((r) => (resolveEnded = r));
-  const session: WatchSession = {
+  const stream: WatchStreamClient = {
     endpoint,
     responses,
     ended,
@@ -86,7 +86,7 @@ export function watchSession(endpoint: string, opts: WatchSessionOptions = {}): 
   };
   call.on('data', (r: etcdserverpb.WatchResponse) => {
     responses.push(r);
-    session.onResponse?.(r);
+    stream.onResponse?.(r);
   });
   call.on('status', (s: grpc.StatusObject) => {
     isEnded = true;
@@ -96,7 +96,7 @@ export function watchSession(endpoint: string, opts: WatchSessionOptions = {}): 
   call.on('error', () => {
     // the status event reports it
   });
-  return session;
+  return stream;
 }
 
 /** The events of all responses for watchId, flattened. */

@@ -6,7 +6,7 @@ import type { etcdserverpb } from '@etcd-ts/api';
 import { kvClient } from '../harness/kv-client.js';
 import { spawnServer, type ServerHandle, type ServerKind } from '../harness/server.js';
 import { waitFor } from '../harness/wait-for.js';
-import { watchClient, watchSession, type WatchSession } from '../harness/watch-client.js';
+import { watchClient, openWatchStream, type WatchStreamClient } from '../harness/watch-client.js';
 
 /*
  * Watch at scale against one server (etcd-ts; SCALE_TARGET=etcd runs the same
@@ -63,16 +63,16 @@ async function metric(h: ServerHandle, name: string): Promise<number | undefined
 
 let server: ServerHandle | undefined;
 const clients: grpc.Client[] = [];
-const sessions: WatchSession[] = [];
+const streams: WatchStreamClient[] = [];
 
 test.after(async () => {
-  for (const s of sessions) s.cancel();
+  for (const s of streams) s.cancel();
   for (const c of clients) c.close();
   await server?.dispose();
 });
 
 /** Creates watchers on a stream and returns their IDs in request order (etcd answers creates in order). */
-async function createAll(s: WatchSession, reqs: etcdserverpb.WatchCreateRequestInit[]): Promise<number[]> {
+async function createAll(s: WatchStreamClient, reqs: etcdserverpb.WatchCreateRequestInit[]): Promise<number[]> {
   const before = s.responses.length;
   for (const r of reqs) s.create(r);
   const created = await s.until(
@@ -87,7 +87,7 @@ async function createAll(s: WatchSession, reqs: etcdserverpb.WatchCreateRequestI
   return created.map((c) => c.watchId);
 }
 
-function eventCount(s: WatchSession): number {
+function eventCount(s: WatchStreamClient): number {
   let n = 0;
   for (const r of s.responses) n += r.events.length;
   return n;
@@ -100,17 +100,17 @@ test(`10,000 key watchers and 100 prefix watchers: each put reaches exactly its 
   const rssBefore = rssKiB(server.pid);
 
   // Watch ID -> what it watches, per stream.
-  const keyStreams: { s: WatchSession; ids: Map<number, string> }[] = [];
+  const keyStreams: { s: WatchStreamClient; ids: Map<number, string> }[] = [];
   const perStream = KEY_WATCHERS / KEY_STREAMS;
   for (let k = 0; k < KEY_STREAMS; k++) {
-    const s = watchSession(server.endpoint, { client: clients[k % CONNECTIONS]! });
-    sessions.push(s);
+    const s = openWatchStream(server.endpoint, { client: clients[k % CONNECTIONS]! });
+    streams.push(s);
     const keys = Array.from({ length: perStream }, (_, i) => keyOf(k * perStream + i));
     const ids = await createAll(s, keys.map((key) => ({ key: Buffer.from(key) })));
     keyStreams.push({ s, ids: new Map(ids.map((id, i) => [id, keys[i]!])) });
   }
-  const ps = watchSession(server.endpoint, { client: clients[0]! });
-  sessions.push(ps);
+  const ps = openWatchStream(server.endpoint, { client: clients[0]! });
+  streams.push(ps);
   const prefixes = Array.from({ length: PREFIX_WATCHERS }, (_, j) => prefixOf(j));
   const pids = await createAll(ps, prefixes.map((p) => ({ key: Buffer.from(p), rangeEnd: Buffer.from(prefixEnd(p)) })));
   const prefixIds = new Map(pids.map((id, j) => [id, prefixes[j]!]));
@@ -151,7 +151,7 @@ test(`10,000 key watchers and 100 prefix watchers: each put reaches exactly its 
     s.progress();
     await s.until((rs) => rs.slice(before).some((x) => x.watchId === -1), DEADLINE_MS, 'progress fence');
   }
-  const check = (s: WatchSession, ids: Map<number, string>, expect: Map<string, number[]>, label: string): void => {
+  const check = (s: WatchStreamClient, ids: Map<number, string>, expect: Map<string, number[]>, label: string): void => {
     const got = new Map<string, number[]>();
     for (const resp of s.responses) {
       for (const ev of resp.events) {
@@ -172,9 +172,9 @@ test(`10,000 key watchers and 100 prefix watchers: each put reaches exactly its 
 test(`a reader that stops reading for several seconds then receives every event in order (${KIND})`, async () => {
   if (server === undefined) throw new Error('no server');
   const kv = kvClient(server.endpoint);
-  const slow = watchSession(server.endpoint);
-  const fast = watchSession(server.endpoint);
-  sessions.push(slow, fast);
+  const slow = openWatchStream(server.endpoint);
+  const fast = openWatchStream(server.endpoint);
+  streams.push(slow, fast);
   const [slowId] = await createAll(slow, [{ key: Buffer.from('s/'), rangeEnd: Buffer.from('s0'), prevKv: true }]);
   const [fastId] = await createAll(fast, [{ key: Buffer.from('s/'), rangeEnd: Buffer.from('s0') }]);
   slow.pause();

@@ -12,6 +12,8 @@ import type { HealthStatus } from './http/health-status.js';
 import { listenClientPort, type ClientPortHandle } from './http/listen-client-port.js';
 import { createServerMetrics } from './http/metrics.js';
 import { startHttpServer, type HttpServerHandle } from './http/start-http-server.js';
+import { bindHost } from './http/bind-host.js';
+import { startPeerServer, type PeerServerHandle } from './cluster/start-peer-server.js';
 import { defaultServerConfig, type ServerConfigOverrides } from './config/default-server-config.js';
 import type { ServerConfig } from './config/server-config.js';
 import { createLogger } from './util/logger.js';
@@ -64,6 +66,8 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
       preVote: cfg.preVote,
       clientUrls: cfg.advertiseClientUrls.map((u) => u.href),
       snapshotCount: cfg.snapshotCount,
+      peerUrls: cfg.initialAdvertisePeerUrls.map((u) => u.href),
+      dataDir: cfg.experimentalBackendStorage === 'memory' ? undefined : cfg.dataDir,
     },
     log,
   );
@@ -105,14 +109,22 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const listeners: ClientPortHandle[] = [];
   const metricsListeners: HttpServerHandle[] = [];
+  const peerListeners: PeerServerHandle[] = [];
   const clientUrls: string[] = [];
   const closeListeners = async (): Promise<void> => {
-    await Promise.all([...listeners.map((l) => l.close()), ...metricsListeners.map((l) => l.close())]);
+    await Promise.all([
+      ...listeners.map((l) => l.close()),
+      ...metricsListeners.map((l) => l.close()),
+      ...peerListeners.map((l) => l.close()),
+    ]);
   };
   try {
-    // Raft starts first: like etcd, the member takes client requests only once it has a leader.
+    // Peers must be able to reach this member before raft starts talking to them.
+    const peerService = server.peerService();
+    for (const u of cfg.listenPeerUrls) {
+      peerListeners.push(await startPeerServer({ host: bindHost(u.hostname), port: u.port, service: peerService }));
+    }
     server.start();
-    await server.waitLeader(Math.max(5000, 4 * cfg.electionTimeoutMs));
     for (const u of cfg.listenClientUrls) {
       const l = await listenClientPort({
         host: u.hostname,
@@ -142,11 +154,10 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     await boot.backend.close();
     throw err;
   }
-  // A client URL advertised with port 0 names the port actually bound.
-  const self = server.members.get(server.memberId);
-  if (self !== undefined && self.clientURLs.some((u) => /:0$/.test(u))) {
-    server.members.set(server.memberId, { ...self, clientURLs: clientUrls });
-  }
+  // Client requests wait for a leader themselves; the member's name and client URLs
+  // (the ports actually bound, when 0 was asked for) are published through the log.
+  const advertised = cfg.advertiseClientUrls.map((u) => u.href);
+  void server.publish(advertised.some((u) => /:0$/.test(u)) ? clientUrls : advertised);
   const compactor =
     cfg.autoCompaction === null
       ? undefined

@@ -265,6 +265,39 @@ test('unpublished changes are not delivered when their transaction is discarded'
   assert.is(c.watchResponses(id).length, 0);
 });
 
+test('restore from a snapshot keeps the watchers; they catch up from the new store', async () => {
+  const f = new Fixture();
+  const c = f.consumer();
+  f.put('r', '1');
+  const id = c.ws.watch({ id: 0, key: b('r'), end: prefixEnd('r'), startRev: 0 });
+  const future = c.ws.watch({ id: 0, key: b('r'), end: undefined, startRev: 50 });
+  f.put('r', '2');
+  await f.settle();
+  // The leader's store: the same history, and more.
+  const leader = KVStore.open(new MemoryBackend());
+  const put = (kv: KVStore, k: string, v: string): void =>
+    kv.backend.transact((tx) => {
+      const w = kv.write(tx);
+      w.put(b(k), b(v));
+      w.end();
+    });
+  put(leader, 'r', '1');
+  put(leader, 'r', '2');
+  put(leader, 'r2', '3');
+  put(leader, 'x', 'other');
+  put(leader, 'r', '4');
+  f.store.restore(leader);
+  await f.settle();
+  put(f.kv, 'r', 'old store, not delivered');
+  put(leader, 'r3', '5');
+  f.store.publish();
+  await f.settle();
+  assert.equal(c.watchResponses(id).flatMap((r) => r.events.map(evShape)), ['PUT r@3=2', 'PUT r2@4=3', 'PUT r@6=4', 'PUT r3@7=5']);
+  assert.equal(c.watchResponses(future), []);
+  assert.is(f.store.stats.synced, 2);
+  assert.is(f.store.kv, leader);
+});
+
 interface Expect {
   stream: Consumer;
   id: number;

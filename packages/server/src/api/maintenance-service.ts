@@ -1,6 +1,6 @@
 /** The Maintenance service: status, hashes and alarms of this member. */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { etcdError, type etcdserverpb } from '@etcd-ts/api';
+import type { etcdserverpb } from '@etcd-ts/api';
 import { ETCD_VERSION } from '../config/version.js';
 import type { EtcdServer } from '../etcd/etcd-server.js';
 import { toEtcdError } from '../etcd/errors.js';
@@ -20,7 +20,7 @@ export function maintenanceService(s: EtcdServer): UntypedServiceImplementation 
         raftTerm: s.term,
         raftAppliedIndex: s.appliedIndex,
         errors: [],
-        isLearner: false,
+        isLearner: s.cluster.member(s.memberId)?.isLearner ?? false,
       }),
     ),
     hashKV: unary((r: etcdserverpb.HashKVRequest): etcdserverpb.HashKVResponseInit => {
@@ -37,10 +37,9 @@ export function maintenanceService(s: EtcdServer): UntypedServiceImplementation 
     }),
     alarm: unary((): etcdserverpb.AlarmResponseInit => ({ header: responseHeader(s), alarms: [] })),
     defragment: unary((): etcdserverpb.DefragmentResponseInit => ({ header: responseHeader(s) })),
-    moveLeader: unary((r: etcdserverpb.MoveLeaderRequest): etcdserverpb.MoveLeaderResponseInit => {
-      if (!s.isLeader) throw etcdError('NOT_LEADER');
-      if (r.targetID === s.memberId) return { header: responseHeader(s) };
-      throw etcdError('BAD_LEADER_TRANSFEREE');
+    moveLeader: unary(async (r: etcdserverpb.MoveLeaderRequest): Promise<etcdserverpb.MoveLeaderResponseInit> => {
+      await s.moveLeader(r.targetID);
+      return { header: responseHeader(s) };
     }),
   };
 }

@@ -130,12 +130,17 @@ export class ServerWatchStream {
 
   #onRequest(req: etcdserverpb.WatchRequest): void {
     if (this.#done) return;
-    if (req.createRequest !== undefined) this.#create(req.createRequest);
-    else if (req.cancelRequest !== undefined) this.#cancel(req.cancelRequest.watchId);
-    else if (req.progressRequest !== undefined) {
-      this.#control({ watchId: INVALID_WATCH_ID, created: false, canceled: false, cancelReason: '', revision: this.#ws.rev() });
+    try {
+      if (req.createRequest !== undefined) this.#create(req.createRequest);
+      else if (req.cancelRequest !== undefined) this.#cancel(req.cancelRequest.watchId);
+      else if (req.progressRequest !== undefined) {
+        this.#control({ watchId: INVALID_WATCH_ID, created: false, canceled: false, cancelReason: '', revision: this.#ws.rev() });
+      }
+      // Anything else is ignored, as etcd does, rather than ending the stream.
+    } catch (err) {
+      // Not a refusal etcd would answer in band: the stream ends with the error's status.
+      this.#fail(err);
     }
-    // Anything else is ignored, as etcd does, rather than ending the stream.
   }
 
   #create(creq: etcdserverpb.WatchCreateRequest): void {

@@ -14,6 +14,8 @@ import type { Backend } from '../backend/backend.js';
 import { openLmdbBackend } from '../backend/lmdb-backend.js';
 import { MemoryBackend } from '../backend/memory-backend.js';
 import { computeClusterId, computeMemberId, type Member } from '../cluster/member.js';
+import { probePeer } from '../cluster/probe-peer.js';
+import { encodeConfChangeContext } from '../cluster/raft-cluster.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { MemoryStorage } from '../raft/memory-storage.js';
 import type { Peer } from '../raft/raw-node.js';
@@ -54,6 +56,7 @@ type BootstrapConfig = Pick<
   | 'experimentalBackendStorage'
   | 'unsafeNoFsync'
   | 'maxSnapshots'
+  | 'initialAdvertisePeerUrls'
 >;
 
 export const walDirOf = (cfg: Pick<ServerConfig, 'dataDir' | 'walDir'>): string =>
@@ -85,11 +88,9 @@ function initialMembers(cfg: BootstrapConfig): Member[] {
   });
 }
 
-/** The JSON etcd puts in a bootstrap ConfChange's context. */
+/** The context of a bootstrap AddNode change: the member itself. */
 export function memberContext(m: Member): Buffer {
-  return Buffer.from(
-    JSON.stringify({ id: m.id.toString(), peerURLs: m.peerURLs, name: m.name, clientURLs: m.clientURLs, isLearner: m.isLearner }),
-  );
+  return encodeConfChangeContext({ member: m, isPromote: false });
 }
 
 function newMember(cfg: BootstrapConfig): { memberId: bigint; clusterId: bigint; members: Member[] } {
@@ -98,13 +99,36 @@ function newMember(cfg: BootstrapConfig): { memberId: bigint; clusterId: bigint;
   if (self === undefined) {
     throw new BootstrapError(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
   }
-  if (cfg.initialClusterState === 'existing') {
-    throw new BootstrapError('joining an existing cluster needs the peer transport, which this build does not have yet');
-  }
-  if (members.length > 1) {
-    throw new BootstrapError('multi-member clusters need the peer transport, which this build does not have yet');
-  }
   return { memberId: self.id, clusterId: computeClusterId(members.map((m) => m.id)), members };
+}
+
+/**
+ * A member added with MemberAdd joins with --initial-cluster-state existing: it
+ * learns the cluster ID and its own member ID (by its peer URLs) from a running
+ * member, as etcd's GetClusterFromRemotePeers does.
+ */
+async function joinExisting(cfg: BootstrapConfig): Promise<{ memberId: bigint; clusterId: bigint; members: readonly Member[] }> {
+  const own = new Set(cfg.initialAdvertisePeerUrls.map((u) => u.href));
+  const errors: string[] = [];
+  for (const m of cfg.initialClusterMembers) {
+    for (const u of m.peerUrls) {
+      if (own.has(u.href)) continue;
+      try {
+        const remote = await probePeer(u.href, { timeoutMs: 2000 });
+        const self = remote.members.find((x) => x.peerURLs.some((p) => own.has(p)));
+        if (self === undefined) {
+          throw new BootstrapError(
+            `member with peer URLs ${[...own].join(',')} is not in the cluster at ${u.href}; add it with MemberAdd first`,
+          );
+        }
+        return { memberId: self.id, clusterId: remote.clusterId, members: remote.members };
+      } catch (err) {
+        if (err instanceof BootstrapError) throw err;
+        errors.push(`${u.href}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+  throw new BootstrapError(`could not reach any member of the existing cluster (${errors.join('; ')})`);
 }
 
 export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
@@ -153,7 +177,8 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
     };
   }
 
-  const { memberId, clusterId, members } = newMember(cfg);
+  const joining = cfg.initialClusterState === 'existing';
+  const { memberId, clusterId, members } = joining ? await joinExisting(cfg) : newMember(cfg);
   mkdirSync(join(cfg.dataDir, 'member'), { recursive: true, mode: 0o700 });
   const backend = openLmdbBackend(cfg.dataDir);
   const wal = await Wal.create(walDir, encodeMetadata(memberId, clusterId), walOptions);
@@ -165,7 +190,8 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
     storage,
     snapshotter,
     snapshot: undefined,
-    bootstrapPeers: members.map((m) => ({ id: m.id, context: memberContext(m) })),
+    // A joining member starts with an empty log; the leader sends it a snapshot and the log.
+    bootstrapPeers: joining ? undefined : members.map((m) => ({ id: m.id, context: memberContext(m) })),
     initialMembers: members,
   };
 }

@@ -16,14 +16,22 @@ import type { Logger } from 'pino';
 import type { Backend, WriteTx } from '../backend/backend.js';
 import { ApplierV3 } from '../apply/applier-v3.js';
 import { isTxnReadonly, isTxnSerializable } from '../apply/txn-path.js';
-import { decodeMember, encodeMember, memberKey, type Member } from '../cluster/member.js';
+import { computeMemberId, encodeMember, type Member } from '../cluster/member.js';
+import { PeerMemberRemovedError } from '../cluster/peer-errors.js';
+import { createPeerService } from '../cluster/peer-service.js';
+import { PeerTransport } from '../cluster/peer-transport.js';
+import { encodeConfChangeContext, RaftCluster } from '../cluster/raft-cluster.js';
+import { backendPath, LmdbBackend, openLmdbBackend } from '../backend/lmdb-backend.js';
+import type { PeerServer } from '@etcd-ts/api';
+import { dirname } from 'node:path';
+import { backendSnapshotChunks, installSnapshotDb, receiveSnapshotDb } from './snapshot-db.js';
 import { Lessor, LessorError } from '../lease/lessor.js';
 import { KVStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../watch/watchable-store.js';
 import { decodeConfChange } from '../raft/conf-change-codec.js';
 import { RawNode } from '../raft/raw-node.js';
 import type { MemoryStorage } from '../raft/memory-storage.js';
-import { EntryType, StateType, type ConfState, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
+import { ConfChangeType, EntryType, StateType, type ConfChange, type ConfState, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
 import type { LogStore } from '../raft-node/log-store.js';
 import type { Snapshotter } from '../snap/snapshotter.js';
 import { RaftNode } from '../raft-node/raft-node.js';
@@ -43,6 +51,10 @@ export interface EtcdServerConfig {
   readonly clientUrls: readonly string[];
   /** Applied entries between snapshots (etcd's --snapshot-count). */
   readonly snapshotCount: number;
+  /** This member's advertised peer URLs. */
+  readonly peerUrls: readonly string[];
+  /** Where the backend file lives; undefined in the memory storage mode. */
+  readonly dataDir: string | undefined;
 }
 
 /**
@@ -68,16 +80,23 @@ const LEASE_REVOKE_PER_CHECK = 500;
 export class EtcdServer {
   readonly memberId: bigint;
   readonly clusterId: bigint;
-  readonly backend: Backend;
-  readonly kv: KVStore;
+  // The state machine: replaced as a whole when a snapshot from the leader is installed.
+  backend: Backend;
+  kv: KVStore;
   /** Delivers applied changes to watchers; fed after each apply batch commits. */
-  readonly watchable: WatchableStore;
-  readonly lessor: Lessor;
-  readonly members = new Map<bigint, Member>();
+  watchable: WatchableStore;
+  lessor: Lessor;
+  cluster: RaftCluster;
+  /** Sends raft messages to the other members. */
+  readonly transport: PeerTransport;
 
   private readonly cfg: EtcdServerConfig;
   private readonly log: Logger;
-  private readonly applier: ApplierV3;
+  private applier: ApplierV3;
+  private readonly minLeaseTtl: number;
+  /** Membership changes applied in the current batch, for the transport once it commits. */
+  private peerChanges: ConfChange[] = [];
+  private removed = false;
   private readonly raftNode: RaftNode;
   private readonly wait = new Wait<ApplyResult>();
   private readonly reqIds: IdGenerator;
@@ -114,8 +133,8 @@ export class EtcdServer {
     this.clusterId = boot.clusterId;
     this.backend = boot.backend;
     // etcd's minimum lease TTL: 1.5 election timeouts, in whole seconds rounded up.
-    const minTtl = Math.ceil((Math.floor((3 * cfg.electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
-    this.lessor = new Lessor(boot.backend, { minTtl });
+    this.minLeaseTtl = Math.ceil((Math.floor((3 * cfg.electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
+    this.lessor = new Lessor(boot.backend, { minTtl: this.minLeaseTtl });
     this.kv = KVStore.open(boot.backend, { leases: this.lessor });
     this.watchable = new WatchableStore(this.kv);
     this.applier = new ApplierV3(this.kv, this.lessor);
@@ -125,11 +144,22 @@ export class EtcdServer {
     this.snapshotter = boot.snapshotter;
     this.snapshotIndex = boot.snapshot?.metadata.index ?? 0;
     if (boot.snapshot !== undefined) this.confState = boot.snapshot.metadata.confState;
-    for (const [, v] of boot.backend.range('members', Buffer.alloc(0))) {
-      const m = decodeMember(v);
-      this.members.set(m.id, m);
-    }
-    for (const m of boot.initialMembers) if (!this.members.has(m.id)) this.members.set(m.id, m);
+    this.cluster = new RaftCluster(boot.backend, boot.memberId, boot.clusterId);
+    this.transport = new PeerTransport({
+      memberId: boot.memberId,
+      clusterId: boot.clusterId,
+      peerUrls: cfg.peerUrls,
+      reportUnreachable: (id) => this.raftNode.reportUnreachable(id),
+      reportSnapshot: (id, status) => this.raftNode.reportSnapshot(id, status),
+      snapshotData: () => this.snapshotData(),
+      onPeerError: (_id, err) => {
+        if (err instanceof PeerMemberRemovedError) this.onRemoved();
+      },
+      logger: log,
+    });
+    // Peers known before the log says so: the initial cluster, or the members a joining member learned.
+    const known = this.cluster.size > 0 ? this.cluster.list() : boot.initialMembers;
+    for (const m of known) if (m.id !== boot.memberId) this.transport.addPeer(m.id, m.peerURLs);
 
     const consistentIndex = this.kv.consistentIndex();
     this.applied = new AppliedIndex(consistentIndex);
@@ -152,6 +182,7 @@ export class EtcdServer {
       rawNode,
       storage: boot.storage,
       logStore: boot.logStore,
+      transport: this.transport,
       tickMs: cfg.heartbeatIntervalMs,
       handlers: {
         apply: (entries) => this.applyEntries(entries),
@@ -195,6 +226,7 @@ export class EtcdServer {
     this.stopping = true;
     if (this.leaseExpiryTimer !== undefined) clearInterval(this.leaseExpiryTimer);
     this.watchable.close();
+    await this.transport.stop();
     await this.raftNode.stop();
     await this.snapshotting;
     this.reads.failAll(etcdError('STOPPED'));
@@ -359,6 +391,11 @@ export class EtcdServer {
       this.wait.trigger(id, {});
       throw toEtcdError(err);
     }
+    return this.awaitResult(id, result);
+  }
+
+  /** Waits for the apply of a proposal; a timeout leaves it to be applied, or not, later. */
+  private async awaitResult(id: bigint, result: Promise<ApplyResult>): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -397,7 +434,8 @@ export class EtcdServer {
       this.backend.transact((tx) => {
         for (const e of entries) {
           if (e.type === EntryType.ConfChange) {
-            this.applyConfChange(tx, e, e.index > consistentIndex);
+            const { id, result } = this.applyConfChange(tx, e, e.index > consistentIndex);
+            if (id !== 0n && this.wait.isRegistered(id)) answers.push([id, result]);
             continue;
           }
           if (e.index <= consistentIndex || e.data.length === 0) continue;
@@ -414,6 +452,7 @@ export class EtcdServer {
     }
     // Watchers see the changes only once the transaction holding them committed.
     this.watchable.publish();
+    this.applyPeerChanges();
     this.applied.advance(last.index);
     for (const [id, result] of answers) this.wait.trigger(id, result);
     this.maybeSnapshot();
@@ -482,6 +521,7 @@ export class EtcdServer {
       if (r.compaction !== undefined) return { resp: this.applier.compaction(tx, r.compaction) };
       if (r.leaseGrant !== undefined) return { resp: this.applier.leaseGrant(tx, r.leaseGrant) };
       if (r.leaseRevoke !== undefined) return { resp: this.applier.leaseRevoke(tx, r.leaseRevoke) };
+      if (r.v2 !== undefined) return this.applyV2(tx, r.v2);
       return { err: new Error('request type not supported by this member') };
     } catch (err) {
       // Expected refusals happen before a request's first write; anything else is a bug.
@@ -491,9 +531,16 @@ export class EtcdServer {
     }
   }
 
-  private applyConfChange(tx: WriteTx, e: Entry, isNew: boolean): void {
+  /**
+   * Applies a membership change. New changes are validated against the
+   * membership as applied so far, as etcd does at apply time: an invalid one
+   * reaches raft as a no-op and its error goes back to the proposer. Changes at
+   * or below the consistent index (a restart) only rebuild raft's configuration.
+   */
+  private applyConfChange(tx: WriteTx, e: Entry, isNew: boolean): { id: bigint; result: ApplyResult } {
     const cc = decodeConfChange(e.data);
-    const conf = this.raftNode.rawNode.applyConfChange(cc);
+    const invalid = isNew ? this.cluster.validate(cc) : undefined;
+    const conf = this.raftNode.rawNode.applyConfChange(invalid !== undefined ? { ...cc, nodeId: 0n } : cc);
     this.confState = conf;
     this.confHistory.push({ index: e.index, conf });
     // A lone voter need not wait an election timeout to lead.
@@ -502,26 +549,168 @@ export class EtcdServer {
         if (this.lead === 0n && !this.stopping && this.fatal === undefined) this.raftNode.campaign();
       });
     }
-    if (!isNew || cc.context.length === 0) return;
-    try {
-      const m = JSON.parse(Buffer.from(cc.context).toString('utf8')) as {
-        name?: string;
-        peerURLs?: string[];
-        clientURLs?: string[];
-        isLearner?: boolean;
-      };
-      const member: Member = {
-        id: cc.nodeId,
-        name: m.name ?? '',
-        peerURLs: m.peerURLs ?? [],
-        clientURLs: m.clientURLs ?? [],
-        isLearner: m.isLearner ?? false,
-      };
-      if (!this.members.has(cc.nodeId)) this.members.set(cc.nodeId, member);
-      tx.put('members', memberKey(cc.nodeId), encodeMember(this.members.get(cc.nodeId) ?? member));
-    } catch {
-      this.log.warn({ index: e.index }, 'conf change context is not a member');
+    if (invalid !== undefined) return { id: cc.id, result: { err: toEtcdError(invalid) } };
+    if (isNew) {
+      this.cluster.apply(tx, cc);
+      this.peerChanges.push(cc);
     }
+    return { id: cc.id, result: { resp: this.cluster.list() } };
+  }
+
+  /** Brings the transport in line with membership changes that just committed. */
+  private applyPeerChanges(): void {
+    const changes = this.peerChanges;
+    this.peerChanges = [];
+    for (const cc of changes) {
+      if (cc.nodeId === this.memberId) {
+        if (cc.type === ConfChangeType.RemoveNode) this.onRemoved();
+        continue;
+      }
+      const m = this.cluster.member(cc.nodeId);
+      if (cc.type === ConfChangeType.RemoveNode) void this.transport.removePeer(cc.nodeId);
+      else if (m !== undefined && !this.transport.hasPeer(cc.nodeId)) this.transport.addPeer(cc.nodeId, m.peerURLs);
+      else if (m !== undefined && cc.type === ConfChangeType.UpdateNode) this.transport.updatePeer(cc.nodeId, m.peerURLs);
+    }
+  }
+
+  /**
+   * etcd 3.4 publishes a member's name and client URLs as a v2 store write of
+   * /0/members/<id>/attributes through the log; that is the one v2 request applied.
+   */
+  private applyV2(tx: WriteTx, r: etcdserverpb.Request): ApplyResult {
+    const m = /^\/0\/members\/([0-9a-f]+)\/attributes$/.exec(r.Path);
+    if (r.Method !== 'PUT' || m?.[1] === undefined) return { err: new Error(`unsupported v2 request ${r.Method} ${r.Path}`) };
+    const attrs = JSON.parse(r.Val) as { name?: string; clientURLs?: string[] };
+    this.cluster.setAttributes(tx, BigInt(`0x${m[1]}`), attrs.name ?? '', attrs.clientURLs ?? []);
+    return { resp: true };
+  }
+
+  // ---- membership ----
+
+  /** Publishes this member's name and client URLs through the log, retrying until it is applied. */
+  async publish(clientUrls: readonly string[]): Promise<void> {
+    const path = `/0/members/${this.memberId.toString(16)}/attributes`;
+    const val = JSON.stringify({ name: this.cfg.name, clientURLs: clientUrls });
+    for (;;) {
+      if (this.stopping || this.fatal !== undefined || this.removed) return;
+      try {
+        await this.raftRequest({ v2: { ID: this.reqIds.next(), Method: 'PUT', Path: path, Val: val } });
+        return;
+      } catch (err) {
+        this.log.warn({ err }, 'failed to publish member attributes; retrying');
+      }
+    }
+  }
+
+  async memberAdd(peerURLs: readonly string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
+    const urls = [...peerURLs].sort();
+    if (urls.length === 0 || urls.some((u) => !/^https?:\/\/[^/]+:\d+$/.test(u))) throw etcdError('MEMBER_BAD_URLS');
+    const member: Member = {
+      id: computeMemberId(urls, '', Math.floor(Date.now() / 1000)),
+      name: '',
+      peerURLs: urls,
+      clientURLs: [],
+      isLearner,
+    };
+    const members = await this.configure({
+      type: isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode,
+      nodeId: member.id,
+      context: encodeConfChangeContext({ member, isPromote: false }),
+    });
+    return { member, members };
+  }
+
+  async memberRemove(id: bigint): Promise<Member[]> {
+    return this.configure({ type: ConfChangeType.RemoveNode, nodeId: id, context: Buffer.alloc(0) });
+  }
+
+  async memberUpdate(id: bigint, peerURLs: readonly string[]): Promise<Member[]> {
+    const m = this.cluster.member(id);
+    if (m === undefined) throw etcdError('MEMBER_NOT_FOUND');
+    return this.configure({ type: ConfChangeType.UpdateNode, nodeId: id, context: encodeMember({ ...m, peerURLs: [...peerURLs].sort() }) });
+  }
+
+  /**
+   * Promotes a learner once it has caught up: on the leader, its replicated
+   * index must be at least 90% of the leader's (etcd's isLearnerReady).
+   */
+  async memberPromote(id: bigint): Promise<Member[]> {
+    const m = this.cluster.member(id);
+    if (m === undefined) throw etcdError('MEMBER_NOT_FOUND');
+    if (!m.isLearner) throw etcdError('MEMBER_NOT_LEARNER');
+    if (!this.isLeader) throw etcdError('NOT_LEADER');
+    const status = this.raftNode.rawNode.status();
+    const pr = status.progress?.get(id);
+    const leaderMatch = status.progress?.get(this.memberId)?.match ?? status.commit;
+    if (pr === undefined || pr.match < leaderMatch * 0.9) throw etcdError('LEARNER_NOT_READY');
+    return this.configure({
+      type: ConfChangeType.AddNode,
+      nodeId: id,
+      context: encodeConfChangeContext({ member: m, isPromote: true }),
+    });
+  }
+
+  /** Hands leadership to another voter and waits until it leads. */
+  async moveLeader(target: bigint): Promise<void> {
+    if (!this.isLeader) throw etcdError('NOT_LEADER');
+    if (target === this.memberId) return;
+    const m = this.cluster.member(target);
+    if (m === undefined || m.isLearner) throw etcdError('BAD_LEADER_TRANSFEREE');
+    this.raftNode.transferLeader(target);
+    const deadline = Date.now() + this.requestTimeoutMs;
+    while (this.lead !== target) {
+      if (Date.now() > deadline) throw etcdError('TIMEOUT');
+      await new Promise((r) => setTimeout(r, this.cfg.heartbeatIntervalMs));
+    }
+  }
+
+  private async configure(cc: Omit<ConfChange, 'id'>): Promise<Member[]> {
+    this.assertServing();
+    if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
+    const id = this.reqIds.next();
+    const result = this.wait.register(id);
+    try {
+      this.raftNode.proposeConfChange({ ...cc, id });
+    } catch (err) {
+      this.wait.trigger(id, {});
+      throw toEtcdError(err);
+    }
+    return (await this.awaitResult(id, result)) as Member[];
+  }
+
+  // ---- snapshots between members ----
+
+  /** The peer service other members stream raft messages and snapshots to. */
+  peerService(): PeerServer {
+    return createPeerService({
+      memberId: this.memberId,
+      clusterId: this.clusterId,
+      onMessage: (m) => {
+        try {
+          this.raftNode.step(m);
+        } catch {
+          // Messages from unknown or removed peers, and proposals nobody can take, are dropped as raft's errors say.
+        }
+      },
+      receiveSnapshot: async (m, chunks) => {
+        const index = m.snapshot?.metadata.index ?? 0;
+        await receiveSnapshotDb(this.snapDir(), index, chunks);
+      },
+      isIdRemoved: (id) => this.cluster.isRemoved(id),
+      members: () => this.cluster.list(),
+      logger: this.log,
+    });
+  }
+
+  private snapDir(): string {
+    if (this.cfg.dataDir === undefined) throw new Error('the memory storage mode keeps no snapshot files');
+    return dirname(backendPath(this.cfg.dataDir));
+  }
+
+  /** A consistent copy of the whole backend, for a follower behind the compacted log. */
+  private snapshotData(): AsyncIterable<Uint8Array> {
+    if (!(this.backend instanceof LmdbBackend)) throw new Error('the memory storage mode cannot send snapshots');
+    return backendSnapshotChunks(this.backend);
   }
 
   private onSoftState(s: SoftState): void {
@@ -550,12 +739,42 @@ export class EtcdServer {
   }
 
   /**
-   * Replaces the state machine with a received snapshot. Members receive
-   * snapshots only from a leader of a multi-member cluster; until the peer
-   * transport is wired in, a member has no way to receive one.
+   * Replaces the state machine with the database received with a snapshot. The
+   * database may cover entries past the snapshot's index (the leader sends its
+   * current state); those are skipped by its consistent index as they arrive.
+   * Watchers are kept and catch up from the installed store.
    */
   private async applyReceivedSnapshot(snap: Snapshot): Promise<void> {
-    throw new Error(`cannot install snapshot at index ${snap.metadata.index}: no snapshot source`);
+    const index = snap.metadata.index;
+    if (index <= this.applied.current || this.cfg.dataDir === undefined) return;
+    this.log.info({ index, term: snap.metadata.term }, 'installing snapshot from the leader');
+    await this.backend.close();
+    await installSnapshotDb(this.snapDir(), index, backendPath(this.cfg.dataDir));
+    this.backend = openLmdbBackend(this.cfg.dataDir);
+    this.lessor = new Lessor(this.backend, { minTtl: this.minLeaseTtl });
+    if (this.isLeader) this.lessor.promote(this.cfg.electionTicks * this.cfg.heartbeatIntervalMs);
+    this.kv = KVStore.open(this.backend, { leases: this.lessor });
+    // Watchers stay: they catch up from the installed store, as in etcd.
+    this.watchable.restore(this.kv);
+    this.applier = new ApplierV3(this.kv, this.lessor);
+    this.cluster = new RaftCluster(this.backend, this.memberId, this.clusterId);
+    this.confState = snap.metadata.confState;
+    this.confHistory = [{ index, conf: snap.metadata.confState }];
+    this.snapshotIndex = index;
+    this.applied.advance(Math.max(index, this.kv.consistentIndex()));
+    for (const m of this.cluster.list()) {
+      if (m.id !== this.memberId && !this.transport.hasPeer(m.id)) this.transport.addPeer(m.id, m.peerURLs);
+    }
+  }
+
+  /** This member was removed from the cluster: it stops serving, as etcd does. */
+  private onRemoved(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.log.warn('the member has been permanently removed from the cluster');
+    this.fatal = etcdError('STOPPED');
+    this.reads.failAll(etcdError('STOPPED'));
+    void this.transport.stop();
   }
 
   private onFatal(err: unknown): void {

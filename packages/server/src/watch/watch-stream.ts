@@ -1,10 +1,21 @@
-import type { WatchableStore } from './watchable-store.js';
 import type { Watcher, WatchChannel, WatchFilter } from './watcher.js';
 import { WatchError } from './watch-error.js';
 import type { ControlResponse, StreamItem, WatchResponse } from './watch-response.js';
 
 /** etcd's clientv3.AutoWatchID: the stream picks the ID. */
 export const AUTO_WATCH_ID = 0;
+
+/** What a stream needs of the store that owns its watchers (the WatchableStore). */
+export interface WatchStreamHost {
+  /** The store's current revision. */
+  readonly rev: number;
+  watch(key: string, end: string | undefined, startRev: number, id: number, ch: WatchChannel, filters: readonly WatchFilter[]): Watcher;
+  cancelWatcher(w: Watcher): void;
+  progress(w: Watcher): void;
+  /** A watch response left a stream queue. */
+  channelFreed(): void;
+  streamClosed(ws: WatchStream): void;
+}
 
 export interface WatchStreamHooks {
   /** Called after an item was queued; the consumer should take() soon. */
@@ -46,7 +57,7 @@ function footprint(resp: WatchResponse): number {
  * leave in the order they were queued. After close() nothing is queued.
  */
 export class WatchStream implements WatchChannel {
-  readonly #store: WatchableStore;
+  readonly #store: WatchStreamHost;
   readonly #hooks: WatchStreamHooks;
   readonly #chanBufLen: number;
   readonly #chanBufBytes: number;
@@ -58,7 +69,7 @@ export class WatchStream implements WatchChannel {
   #closed = false;
   readonly #watchers = new Map<number, Watcher>();
 
-  constructor(store: WatchableStore, hooks: WatchStreamHooks, chanBufLen: number, chanBufBytes: number) {
+  constructor(store: WatchStreamHost, hooks: WatchStreamHooks, chanBufLen: number, chanBufBytes: number) {
     this.#store = store;
     this.#hooks = hooks;
     this.#chanBufLen = chanBufLen;

@@ -21,6 +21,8 @@
  * Changes are buffered as the store's write transactions end and delivered
  * by publish(), which the caller invokes once the backend transaction that
  * holds them has committed; discardPending() drops them when it failed.
+ * restore() switches to a store installed from a leader's snapshot, keeping
+ * every stream and watcher.
  *
  * Invariants: every live watcher is in exactly one of synced, unsynced or a
  * victim batch; events reach each watcher in revision order, each once; a
@@ -31,7 +33,7 @@ import type { KVStore } from '../mvcc/kv-store.js';
 import { EventBatch, newWatcherBatch, type WatcherBatch } from './event-batch.js';
 import { eventOfHistory, eventsOfChanges, type WatchEvent } from './watch-event.js';
 import type { WatchResponse } from './watch-response.js';
-import { WatchStream, type WatchStreamHooks } from './watch-stream.js';
+import { WatchStream, type WatchStreamHooks, type WatchStreamHost } from './watch-stream.js';
 import { Watcher, type WatchChannel, type WatchFilter } from './watcher.js';
 import { WatcherGroup } from './watcher-group.js';
 
@@ -67,14 +69,16 @@ export interface WatchableStoreStats {
   readonly syncedRanges: number;
 }
 
-export class WatchableStore {
-  readonly kv: KVStore;
+export class WatchableStore implements WatchStreamHost {
+  #kv: KVStore;
   readonly #opts: typeof DEFAULTS;
   readonly #synced = new WatcherGroup();
   readonly #unsynced = new WatcherGroup();
   #victims: WatcherBatch[] = [];
   /** Write transactions that ended but are not published yet, in revision order. */
   #pending: { rev: number; changes: readonly KeyValue[] }[] = [];
+  /** Every revision up to this one has been published: synced watchers have seen it. */
+  #publishedRev: number;
   readonly #streams = new Set<WatchStream>();
   #syncTimer: NodeJS.Timeout | undefined;
   #syncImmediate: NodeJS.Immediate | undefined;
@@ -82,16 +86,48 @@ export class WatchableStore {
   #closed = false;
 
   constructor(kv: KVStore, opts: WatchableStoreOptions = {}) {
-    this.kv = kv;
+    this.#kv = kv;
+    this.#publishedRev = kv.currentRev;
     this.#opts = { ...DEFAULTS, ...opts };
+    this.#listen(kv);
+  }
+
+  /** The store whose changes are delivered. */
+  get kv(): KVStore {
+    return this.#kv;
+  }
+
+  #listen(kv: KVStore): void {
     kv.setWriteListener((rev, changes) => {
       this.#pending.push({ rev, changes });
     });
   }
 
+  /**
+   * Switches to a store restored from a leader's snapshot (etcd's Restore).
+   * Unpublished changes are dropped; every synced watcher becomes unsynced
+   * and catches up from the new store's history (or learns that its next
+   * revision was compacted). Streams and watchers are kept.
+   */
+  restore(kv: KVStore): void {
+    this.#kv.setWriteListener(undefined);
+    this.#kv = kv;
+    this.#listen(kv);
+    this.#pending = [];
+    const seen = this.#publishedRev;
+    this.#publishedRev = kv.currentRev;
+    for (const w of [...this.#synced.watchers]) {
+      // A synced watcher has seen every published revision.
+      w.minRev = Math.max(w.minRev, seen + 1);
+      this.#synced.delete(w);
+      this.#unsynced.add(w);
+    }
+    if (this.#unsynced.size > 0) this.#scheduleSync(true);
+  }
+
   /** The store's current revision. */
   get rev(): number {
-    return this.kv.currentRev;
+    return this.#kv.currentRev;
   }
 
   get stats(): WatchableStoreStats {
@@ -119,7 +155,7 @@ export class WatchableStore {
    * from startRev.
    */
   watch(key: string, end: string | undefined, startRev: number, id: number, ch: WatchChannel, filters: readonly WatchFilter[]): Watcher {
-    const curRev = this.kv.currentRev;
+    const curRev = this.#kv.currentRev;
     const synced = startRev > curRev || startRev === 0;
     const minRev = synced ? Math.max(curRev + 1, startRev) : startRev;
     const w = new Watcher(key, end, id, minRev, filters, ch);
@@ -143,7 +179,7 @@ export class WatchableStore {
 
   /** Queues a progress notification (no events, the current revision) for a synced watcher. */
   progress(w: Watcher): void {
-    if (this.#synced.has(w)) w.send({ watchId: w.id, events: [], revision: this.kv.currentRev, compactRevision: 0 });
+    if (this.#synced.has(w)) w.send({ watchId: w.id, events: [], revision: this.#kv.currentRev, compactRevision: 0 });
   }
 
   /** Delivers the write transactions that ended since the last publish(), in order. */
@@ -151,7 +187,10 @@ export class WatchableStore {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     this.#pending = [];
-    for (const p of pending) this.#notify(p.rev, eventsOfChanges(p.changes));
+    for (const p of pending) {
+      this.#notify(p.rev, eventsOfChanges(p.changes));
+      this.#publishedRev = p.rev;
+    }
   }
 
   /** Forgets unpublished changes (their backend transaction did not commit). */
@@ -237,7 +276,7 @@ export class WatchableStore {
         if (w.send(resp)) moved++;
         else (stillParked ??= new Map()).set(w, eb);
       }
-      const curRev = this.kv.currentRev;
+      const curRev = this.#kv.currentRev;
       for (const [w, eb] of wb) {
         if (stillParked?.has(w) === true) continue;
         w.victim = false;
@@ -291,8 +330,8 @@ export class WatchableStore {
    */
   syncWatchers(): boolean {
     if (this.#unsynced.size === 0) return false;
-    const curRev = this.kv.currentRev;
-    const compactRev = this.kv.compactRev;
+    const curRev = this.#kv.currentRev;
+    const compactRev = this.#kv.compactRev;
     const wg = this.#unsynced.choose(this.#opts.maxWatchersPerSync);
     const chosen = [...wg.watchers];
     let progressed = false;
@@ -353,13 +392,13 @@ export class WatchableStore {
    */
   #readHistory(from: number, curRev: number): { events: WatchEvent[]; endRev: number } {
     const cap = this.#opts.maxEventsPerSync;
-    let raw = this.kv.events(from, curRev + 1, cap);
+    let raw = this.#kv.events(from, curRev + 1, cap);
     let endRev = curRev + 1;
     if (raw.length >= cap && raw.length > 0) {
       const first = raw[0]!.kv.modRevision;
       const last = raw[raw.length - 1]!.kv.modRevision;
       if (first === last) {
-        raw = this.kv.events(first, first + 1);
+        raw = this.#kv.events(first, first + 1);
         endRev = first + 1;
       } else {
         let n = raw.length;

@@ -14,10 +14,11 @@ export interface WatchChannel {
  * One watcher of a watch stream (etcd's mvcc watcher).
  *
  * Invariants: the watcher is in exactly one of the store's synced group,
- * unsynced group or victim batches while it is live (victim marks the last);
- * it has received every matching event below minRev and none at or above it,
- * except events already queued in a victim batch, whose revisions are all
- * below minRev.
+ * unsynced group or victim batches while it is live (victim marks the last).
+ * Unsynced, it has been sent every matching event below minRev and none at
+ * or above it; parked, the same except for its parked batch, whose events
+ * are all below minRev; synced, every matching event the store published
+ * (minRev, its start, only bounds that from below).
  */
 export class Watcher {
   /** The watched key (latin1). */
@@ -26,7 +27,7 @@ export class Watcher {
   readonly end: string | undefined;
   readonly id: number;
   readonly filters: readonly WatchFilter[];
-  /** The smallest revision whose events the watcher has not been sent. */
+  /** Unsynced or parked: the first revision not yet sent. Synced: the first revision it may receive. */
   minRev: number;
   /** Parked: a batch could not be queued and waits in the store's victims. */
   victim = false;
