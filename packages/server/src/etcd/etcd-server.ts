@@ -31,7 +31,7 @@ import { WatchableStore } from '../watch/watchable-store.js';
 import { decodeConfChange } from '../raft/conf-change-codec.js';
 import { RawNode } from '../raft/raw-node.js';
 import type { MemoryStorage } from '../raft/memory-storage.js';
-import { ConfChangeType, EntryType, StateType, type ConfChange, type ConfState, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
+import { ConfChangeType, EntryType, MessageType, StateType, type Message, type ConfChange, type ConfState, type Entry, type Snapshot, type SoftState } from '../raft/types.js';
 import type { LogStore } from '../raft-node/log-store.js';
 import type { Snapshotter } from '../snap/snapshotter.js';
 import { RaftNode } from '../raft-node/raft-node.js';
@@ -182,7 +182,7 @@ export class EtcdServer {
       rawNode,
       storage: boot.storage,
       logStore: boot.logStore,
-      transport: this.transport,
+      transport: { send: (messages) => this.sendToPeers(messages) },
       tickMs: cfg.heartbeatIntervalMs,
       handlers: {
         apply: (entries) => this.applyEntries(entries),
@@ -700,6 +700,25 @@ export class EtcdServer {
       members: () => this.cluster.list(),
       logger: this.log,
     });
+  }
+
+  /**
+   * Sends raft's messages, turning each snapshot message into etcd's "merged"
+   * snapshot: the database the follower receives is the current one, so the
+   * metadata names the current applied index, its term and the configuration
+   * in force now (which includes the receiver, or it would refuse it).
+   */
+  private sendToPeers(messages: readonly Message[]): void {
+    if (!messages.some((m) => m.type === MessageType.MsgSnap)) {
+      this.transport.send(messages);
+      return;
+    }
+    const index = this.applied.current;
+    const merged: Snapshot = {
+      data: Buffer.alloc(0),
+      metadata: { index, term: this.storage.term(index), confState: this.confState },
+    };
+    this.transport.send(messages.map((m) => (m.type === MessageType.MsgSnap ? { ...m, snapshot: merged } : m)));
   }
 
   private snapDir(): string {
