@@ -33,11 +33,24 @@ export interface ServerOptions {
   initialClusterState?: 'new' | 'existing';
   /** Copy the server's output to this process's stderr. Default: env HARNESS_VERBOSE=1. */
   verbose?: boolean;
+  /** Address in the member's client and peer URLs. Default 127.0.0.1. */
+  host?: string;
+  /**
+   * Runs the server under this command, e.g. `ip netns exec <ns>`. The wrapper
+   * must exec the server in place, so that the PID is the member's.
+   */
+  commandPrefix?: readonly string[];
+  /**
+   * Readiness check for a member this process cannot reach (e.g. inside a
+   * network namespace): resolves once the member serves a linearizable Range.
+   * Default: a Range over gRPC to the client URL.
+   */
+  readyProbe?: () => Promise<unknown>;
 }
 
 export interface ServerHandle {
   readonly kind: ServerKind;
-  /** "127.0.0.1:port", the form gRPC clients and etcdctl --endpoints take. */
+  /** "host:port" (host 127.0.0.1 unless opts.host), the form gRPC clients and etcdctl --endpoints take. */
   readonly endpoint: string;
   readonly clientUrl: string;
   readonly peerUrl: string;
@@ -86,8 +99,9 @@ function command(kind: ServerKind): { file: string; prefix: string[] } {
 }
 
 function serverArgs(name: string, dataDir: string, clientPort: number, peerPort: number, opts: ServerOptions): string[] {
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const host = opts.host ?? '127.0.0.1';
+  const clientUrl = `http://${host}:${clientPort}`;
+  const peerUrl = `http://${host}:${peerPort}`;
   const args = [
     '--name', name,
     '--data-dir', dataDir,
@@ -141,7 +155,11 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions = {}): P
     const env = { ...process.env, ...(opts.env ?? {}) };
     // etcd reads ETCD_* variables as flags; keep the caller's environment from leaking in.
     for (const k of Object.keys(env)) if (k.startsWith('ETCD_') && !(opts.env && k in opts.env)) delete env[k];
-    const c = spawn(file, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const [wrapper, ...wrapperArgs] = opts.commandPrefix ?? [];
+    const c =
+      wrapper === undefined
+        ? spawn(file, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+        : spawn(wrapper, [...wrapperArgs, file, ...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     if (c.pid === undefined) throw new Error(`failed to spawn ${file}`);
     const pid = c.pid;
     registerPid(pid);
@@ -164,21 +182,23 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions = {}): P
     });
   };
 
+  const host = opts.host ?? '127.0.0.1';
   const waitReady = async (): Promise<void> => {
-    const probe = new grpc.Client(`127.0.0.1:${clientPort}`, grpc.credentials.createInsecure());
+    const probe = opts.readyProbe === undefined ? new grpc.Client(`${host}:${clientPort}`, grpc.credentials.createInsecure()) : undefined;
     try {
       await waitFor(
         async () => {
           if (exitInfo !== undefined) {
             throw new WaitAborted(`${kind} exited during startup (code ${exitInfo.code}, signal ${exitInfo.signal})`);
           }
-          await rawRange(probe, 1000);
+          if (probe === undefined) await opts.readyProbe?.();
+          else await rawRange(probe, 1000);
           return true;
         },
-        { timeoutMs: readyTimeoutMs, intervalMs: 50, what: `${kind} on 127.0.0.1:${clientPort} to serve a Range` },
+        { timeoutMs: readyTimeoutMs, intervalMs: 50, what: `${kind} on ${host}:${clientPort} to serve a Range` },
       );
     } finally {
-      probe.close();
+      probe?.close();
     }
   };
 
@@ -221,12 +241,12 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions = {}): P
     }
   }
 
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `http://${host}:${clientPort}`;
   const handle: ServerHandle = {
     kind,
-    endpoint: `127.0.0.1:${clientPort}`,
+    endpoint: `${host}:${clientPort}`,
     clientUrl,
-    peerUrl: `http://127.0.0.1:${peerPort}`,
+    peerUrl: `http://${host}:${peerPort}`,
     get pid() {
       return child?.pid ?? -1;
     },

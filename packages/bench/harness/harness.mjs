@@ -1,7 +1,7 @@
-// Process harness shared by scripts/bench-kv.mjs and scripts/bench-scale.mjs:
-// builds the Go load generator, spawns real etcd or etcd-ts on free loopback
-// ports in a temp data dir, waits for readiness, samples RSS, and tears
-// everything down by PID on every exit path.
+// Process harness shared by the bench scripts: builds the Go load generator,
+// spawns real etcd or etcd-ts (one member, or a cluster of several) on free
+// loopback ports in temp data dirs, waits for readiness, samples RSS and CPU,
+// and tears everything down by PID on every exit path.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -198,8 +198,8 @@ function splitCommand(s) {
 /**
  * The two servers under test. `cmd` is the program and its leading arguments;
  * the etcd flags are appended unless the override contains {placeholders}
- * ({name} {dataDir} {clientPort} {peerPort} {clientUrl} {peerUrl}), in which
- * case it is used as written.
+ * ({name} {dataDir} {clientPort} {peerPort} {clientUrl} {peerUrl}
+ * {initialCluster} {initialClusterToken}), in which case it is used as written.
  */
 export function serverKinds() {
   return {
@@ -216,12 +216,32 @@ export function serverKinds() {
   };
 }
 
-export function serverArgv(kind, { name, dataDir, clientPort, peerPort }) {
+const PLACEHOLDER = /\{(name|dataDir|clientPort|peerPort|clientUrl|peerUrl|initialCluster|initialClusterToken)\}/;
+
+export function hasPlaceholders(kind) {
+  return PLACEHOLDER.test(kind.cmd);
+}
+
+/**
+ * The command line of one member. `initialCluster` (name=peerUrl,...) and
+ * `initialClusterToken` are given for members of a multi-member cluster; a
+ * single server bootstraps a cluster of itself.
+ */
+export function serverArgv(kind, { name, dataDir, clientPort, peerPort, initialCluster, initialClusterToken }) {
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const vars = { name, dataDir, clientPort, peerPort, clientUrl, peerUrl };
+  const vars = {
+    name,
+    dataDir,
+    clientPort,
+    peerPort,
+    clientUrl,
+    peerUrl,
+    initialCluster: initialCluster ?? `${name}=${peerUrl}`,
+    initialClusterToken: initialClusterToken ?? 'etcd-cluster',
+  };
   const words = splitCommand(kind.cmd);
-  if (/\{(name|dataDir|clientPort|peerPort|clientUrl|peerUrl)\}/.test(kind.cmd)) {
+  if (hasPlaceholders(kind)) {
     return words.map((w) => w.replace(/\{(\w+)\}/g, (all, k) => (k in vars ? String(vars[k]) : all)));
   }
   return [
@@ -232,7 +252,8 @@ export function serverArgv(kind, { name, dataDir, clientPort, peerPort }) {
     '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
+    '--initial-cluster', vars.initialCluster,
+    ...(initialCluster ? ['--initial-cluster-state', 'new', '--initial-cluster-token', vars.initialClusterToken] : []),
     ...kind.extra,
   ];
 }
@@ -243,10 +264,13 @@ function nowUnixNs() {
 
 /** A spawned server process with its log file. */
 export class ServerProcess {
-  constructor(kindKey, kind, { dataDir, clientPort, peerPort, logFile }) {
+  constructor(kindKey, kind, { name = 'bench', dataDir, clientPort, peerPort, logFile, initialCluster, initialClusterToken }) {
     this.kindKey = kindKey;
     this.kind = kind;
     this.label = kind.label;
+    this.name = name;
+    this.initialCluster = initialCluster;
+    this.initialClusterToken = initialClusterToken;
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
@@ -258,10 +282,12 @@ export class ServerProcess {
 
   start() {
     this.argv = serverArgv(this.kind, {
-      name: 'bench',
+      name: this.name,
       dataDir: this.dataDir,
       clientPort: this.clientPort,
       peerPort: this.peerPort,
+      initialCluster: this.initialCluster,
+      initialClusterToken: this.initialClusterToken,
     });
     const fd = fs.openSync(this.logFile, 'a');
     this.spawnedAtNs = nowUnixNs();
@@ -430,13 +456,198 @@ export async function launchServer(kindKey, { dataDir } = {}) {
 /** Same data dir and ports as `prev`, new process. */
 export function relaunchServer(prev) {
   const s = new ServerProcess(prev.kindKey, prev.kind, {
+    name: prev.name,
     dataDir: prev.dataDir,
     clientPort: prev.clientPort,
     peerPort: prev.peerPort,
     logFile: prev.logFile,
+    initialCluster: prev.initialCluster,
+    initialClusterToken: prev.initialClusterToken,
   });
   s.workDir = prev.workDir;
   return s.start();
+}
+
+// ---- clusters ----
+
+/** utime + stime of one process (all threads), in seconds; 0 once it is gone. */
+export function processCpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state(0) ppid(1) ... utime(11) stime(12), in USER_HZ (100).
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Several members of one cluster on loopback, each in its own data dir with
+ * its own log, started together (`--initial-cluster-state new`). It offers the
+ * interface of a ServerProcess that the scripts and runLoadgen use
+ * (`endpoint` is the comma-separated list of all client endpoints), plus the
+ * per-member views: CPU by member, RSS by member, leader.
+ */
+export class Cluster {
+  constructor(kindKey, kind, members, workDir) {
+    this.kindKey = kindKey;
+    this.kind = kind;
+    this.label = kind.label;
+    this.members = members;
+    this.workDir = workDir;
+    this.endpoints = members.map((m) => m.endpoint);
+    this.endpoint = this.endpoints.join(',');
+    this.exitWrappers = new Map();
+  }
+
+  start() {
+    for (const m of this.members) m.start();
+    this.pid = this.members[0].pid;
+    this.argv = this.members[0].argv;
+    return this;
+  }
+
+  get pids() {
+    return this.members.map((m) => m.pid);
+  }
+
+  get exited() {
+    const m = this.members.find((x) => x.exited);
+    return m ? `${m.name}: ${m.exited}` : null;
+  }
+
+  onExit(fn) {
+    const wrapped = this.members.map((m) => {
+      const w = (desc) => fn(`member ${m.name} (pid ${m.pid}) ${desc}`);
+      m.onExit(w);
+      return w;
+    });
+    this.exitWrappers.set(fn, wrapped);
+  }
+
+  offExit(fn) {
+    const wrapped = this.exitWrappers.get(fn);
+    if (!wrapped) return;
+    this.members.forEach((m, i) => m.offExit(wrapped[i]));
+    this.exitWrappers.delete(fn);
+  }
+
+  logTail(lines = 10) {
+    return this.members.map((m) => `[${m.name}] ${m.logTail(lines)}`).join('\n');
+  }
+
+  /**
+   * Waits until every member serves a linearizable Range (so a leader is
+   * elected and every member reaches it); resolves with the time from spawn
+   * to the last member's first read, in ms.
+   */
+  async waitReady(loadgen, timeoutMs = 60_000) {
+    const settled = await Promise.allSettled(this.members.map((m) => m.waitReady(loadgen, timeoutMs)));
+    const bad = settled.find((x) => x.status === 'rejected');
+    if (bad) throw bad.reason;
+    return Math.max(...settled.map((x) => x.value));
+  }
+
+  /** --server-pid with every process of every member; remembers which member owns which PID. */
+  cpuArgs() {
+    this.pidOwner = new Map();
+    const all = [];
+    this.members.forEach((m, i) => {
+      if (m.exited) return;
+      for (const p of treePids(m.pid)) {
+        this.pidOwner.set(String(p), i);
+        all.push(p);
+      }
+    });
+    return all.length ? ['--server-pid', all.join(',')] : [];
+  }
+
+  /** CPU seconds per member (index order) from a load generator result run with cpuArgs(). */
+  cpuByMember(result) {
+    const out = this.members.map(() => 0);
+    for (const [pid, secs] of Object.entries(result?.server_cpu_s_by_pid ?? {})) {
+      const i = this.pidOwner?.get(pid);
+      if (i != null) out[i] += secs;
+    }
+    return out;
+  }
+
+  /** CPU seconds used so far, per member (process trees). */
+  cpuSecondsNow() {
+    return this.members.map((m) => treePids(m.pid).reduce((sum, p) => sum + processCpuSeconds(p), 0));
+  }
+
+  rssByMemberKiB() {
+    return this.members.map((m) => m.rssKiB());
+  }
+
+  /** Sum of the members' resident memory, in KiB. */
+  rssKiB() {
+    return this.rssByMemberKiB().reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Maintenance.Status of every member: { leaderIndex, leaderName, term,
+   * revision, statuses }; leaderIndex is -1 when the members disagree or a
+   * member did not answer.
+   */
+  async status(loadgen) {
+    const r = await runLoadgen(loadgen, ['--op', 'status', '--endpoints', this.endpoint, '--deadline', '20s'], {
+      killAfterMs: 30_000,
+    });
+    const statuses = r.status ?? [];
+    const leaders = new Set(statuses.map((s) => s.leader));
+    const leaderId = leaders.size === 1 && !statuses.some((s) => s.error) ? [...leaders][0] : null;
+    const leaderIndex = leaderId ? statuses.findIndex((s) => s.member_id === leaderId) : -1;
+    return {
+      leaderIndex,
+      leaderName: leaderIndex >= 0 ? this.members[leaderIndex].name : null,
+      term: Math.max(0, ...statuses.map((s) => s.raft_term ?? 0)),
+      revision: Math.max(0, ...statuses.map((s) => s.revision ?? 0)),
+      statuses,
+    };
+  }
+
+  /** Stops every member at once (SIGTERM, then SIGKILL after graceMs); resolves with the longest stop time. */
+  async stop(graceMs = 20_000) {
+    const times = await Promise.all(this.members.map((m) => m.stop(graceMs)));
+    return Math.max(0, ...times);
+  }
+}
+
+/**
+ * A fresh cluster of `size` members named m1..mN, every member with its own
+ * data dir and log under one temp dir and its own free client and peer ports.
+ * Spawned, not yet waited for.
+ */
+export async function launchCluster(kindKey, size) {
+  const kind = serverKinds()[kindKey];
+  if (!kind) throw new BenchError(`unknown server ${kindKey}`);
+  if (hasPlaceholders(kind) && !/\{initialCluster\}/.test(kind.cmd)) {
+    throw new BenchError(`the command for ${kindKey} has placeholders but no {initialCluster}; a cluster needs it`);
+  }
+  const work = makeTempDir(`${kindKey}-x${size}`);
+  const specs = [];
+  for (let i = 1; i <= size; i++) {
+    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
+  }
+  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+  const initialClusterToken = `bench-${kindKey}-${path.basename(work).slice(-6)}`;
+  const members = specs.map((s) => {
+    fs.mkdirSync(path.join(work, s.name));
+    const m = new ServerProcess(kindKey, kind, {
+      ...s,
+      dataDir: path.join(work, s.name, 'data'),
+      logFile: path.join(work, s.name, 'server.log'),
+      initialCluster,
+      initialClusterToken,
+    });
+    m.label = `${kind.label} ${s.name}`;
+    m.workDir = work;
+    return m;
+  });
+  return new Cluster(kindKey, kind, members, work).start();
 }
 
 // ---- reporting ----

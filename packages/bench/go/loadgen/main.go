@@ -53,6 +53,7 @@ type config struct {
 	sinceUnixNs int64
 	keyPrefix   string
 	raw         bool
+	balance     string
 	serverPids  []int
 	idle        time.Duration
 	fanoutWarm  int
@@ -102,6 +103,27 @@ type result struct {
 	ServerCPUUsOp  float64 `json:"server_cpu_us_per_op,omitempty"`
 	LoadgenCPUs    float64 `json:"loadgen_cpu_s,omitempty"`
 	LoadgenCPUUsOp float64 `json:"loadgen_cpu_us_per_op,omitempty"`
+	// The same window per --server-pid process (key: the PID), and the
+	// busy CPU time of the whole machine (all processes, all cores, from
+	// /proc/stat), so what ran besides the server and the load generator
+	// can be told apart.
+	ServerCPUsByPid map[string]float64 `json:"server_cpu_s_by_pid,omitempty"`
+	MachineCPUs     float64            `json:"machine_cpu_s,omitempty"`
+	// status: one entry per endpoint.
+	Status []memberStatus `json:"status,omitempty"`
+}
+
+// memberStatus is one endpoint's Maintenance.Status, with IDs in hex as
+// etcdctl prints them.
+type memberStatus struct {
+	Endpoint  string `json:"endpoint"`
+	MemberID  string `json:"member_id,omitempty"`
+	Leader    string `json:"leader,omitempty"`
+	RaftTerm  uint64 `json:"raft_term,omitempty"`
+	RaftIndex uint64 `json:"raft_index,omitempty"`
+	Revision  int64  `json:"revision,omitempty"`
+	DbSize    int64  `json:"db_size,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // cpuMeter samples CPU time of the server processes (from /proc/<pid>/stat,
@@ -109,6 +131,31 @@ type result struct {
 type cpuMeter struct {
 	pids          []int
 	server0, own0 float64
+	byPid0        []float64
+	machine0      float64
+}
+
+// machineBusySeconds is the busy time of all CPUs (user, nice, system, irq,
+// softirq; not idle, iowait or steal) from the first line of /proc/stat.
+func machineBusySeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line := string(b)
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy float64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		v, _ := strconv.ParseFloat(f[i], 64)
+		busy += v
+	}
+	return busy / 100
 }
 
 func procCPUSeconds(pid int) float64 {
@@ -140,29 +187,33 @@ func ownCPUSeconds() float64 {
 	return tv(ru.Utime) + tv(ru.Stime)
 }
 
-func (m *cpuMeter) serverNow() float64 {
-	var total float64
-	for _, p := range m.pids {
-		total += procCPUSeconds(p)
-	}
-	return total
-}
-
 func (m *cpuMeter) start() {
-	m.server0 = m.serverNow()
+	m.byPid0 = make([]float64, len(m.pids))
+	for i, p := range m.pids {
+		m.byPid0[i] = procCPUSeconds(p)
+		m.server0 += m.byPid0[i]
+	}
 	m.own0 = ownCPUSeconds()
+	m.machine0 = machineBusySeconds()
 }
 
 func (m *cpuMeter) finish(r *result) {
 	own := ownCPUSeconds() - m.own0
 	r.LoadgenCPUs = math.Round(own*1000) / 1000
+	r.MachineCPUs = math.Round((machineBusySeconds()-m.machine0)*1000) / 1000
 	if r.Ops > 0 {
 		r.LoadgenCPUUsOp = math.Round(own*1e6/float64(r.Ops)*10) / 10
 	}
 	if len(m.pids) == 0 {
 		return
 	}
-	srv := m.serverNow() - m.server0
+	var srv float64
+	r.ServerCPUsByPid = make(map[string]float64, len(m.pids))
+	for i, p := range m.pids {
+		d := procCPUSeconds(p) - m.byPid0[i]
+		r.ServerCPUsByPid[strconv.Itoa(p)] = math.Round(d*1000) / 1000
+		srv += d
+	}
 	r.ServerCPUs = math.Round(srv*1000) / 1000
 	if r.Ops > 0 {
 		r.ServerCPUUsOp = math.Round(srv*1e6/float64(r.Ops)*10) / 10
@@ -223,7 +274,7 @@ func parseFlags() config {
 	var c config
 	var endpoints string
 	flag.StringVar(&endpoints, "endpoints", "127.0.0.1:2379", "comma-separated host:port list")
-	flag.StringVar(&c.op, "op", "put", "put | range | watch-latency | watch-fanout | ready | count")
+	flag.StringVar(&c.op, "op", "put", "put | range | watch-latency | watch-fanout | ready | count | status")
 	flag.IntVar(&c.clients, "clients", 1, "concurrent in-flight requests (watchers for watch-latency)")
 	flag.IntVar(&c.conns, "conns", 0, "gRPC connections (default ceil(clients/16))")
 	flag.IntVar(&c.streams, "streams", 0, "watch-latency: distinct watch streams (default one per watcher)")
@@ -247,6 +298,7 @@ func parseFlags() config {
 	var serverPids string
 	flag.StringVar(&serverPids, "server-pid", "", "comma-separated server PIDs whose CPU time is reported for the measured window")
 	flag.BoolVar(&c.raw, "raw", false, "put/range: bare gRPC KV stub instead of clientv3 (less load-generator CPU)")
+	flag.StringVar(&c.balance, "balance", "conn", "several endpoints: conn = connection i uses endpoint i mod n (etcd's benchmark tool); rr = every connection uses all endpoints and requests rotate over them (clientv3 with several endpoints)")
 	flag.Parse()
 
 	for _, p := range strings.Split(serverPids, ",") {
@@ -267,6 +319,9 @@ func parseFlags() config {
 	}
 	if len(c.endpoints) == 0 {
 		fatalf("--endpoints is empty")
+	}
+	if c.balance != "conn" && c.balance != "rr" {
+		fatalf("--balance must be conn or rr")
 	}
 	if c.clients < 1 {
 		fatalf("--clients must be >= 1")
@@ -318,15 +373,20 @@ func newClient(c config, endpoints []string, dialTimeout time.Duration) (*client
 	})
 }
 
-// dialAll opens n clients; client i talks to endpoint i mod len(endpoints), so
-// the connections spread evenly over the endpoint list.
+// dialAll opens n clients. With --balance conn client i talks to endpoint
+// i mod len(endpoints), so the connections spread evenly over the endpoint
+// list; with --balance rr every client gets the whole list and clientv3's
+// round-robin balancer rotates its requests over the endpoints.
 func dialAll(c config, n int) []*clientv3.Client {
 	out := make([]*clientv3.Client, n)
 	for i := range out {
-		ep := c.endpoints[i%len(c.endpoints)]
-		cli, err := newClient(c, []string{ep}, 5*time.Second)
+		eps := []string{c.endpoints[i%len(c.endpoints)]}
+		if c.balance == "rr" {
+			eps = c.endpoints
+		}
+		cli, err := newClient(c, eps, 5*time.Second)
 		if err != nil {
-			fatalf("connect %s: %v", ep, err)
+			fatalf("connect %s: %v", strings.Join(eps, ","), err)
 		}
 		out[i] = cli
 	}
@@ -395,18 +455,32 @@ type opFunc func(ctx context.Context, cn *conn, rng *rand.Rand, keyBuf []byte, t
 // conn is one connection of the KV workers: clientv3 (what applications use,
 // with its retry interceptors) or, with --raw, a bare gRPC channel and the
 // generated KV stub, which costs the load generator less CPU per request.
+// With --raw --balance rr a conn holds one channel per endpoint and rotates
+// its requests over them, as clientv3's balancer does.
 type conn struct {
-	cli *clientv3.Client
-	raw *grpc.ClientConn
-	kv  pb.KVClient
+	cli  *clientv3.Client
+	raw  []*grpc.ClientConn
+	kvs  []pb.KVClient
+	next uint32
+}
+
+// kv is the stub for the next request, nil for a clientv3 conn.
+func (cn *conn) kv() pb.KVClient {
+	switch len(cn.kvs) {
+	case 0:
+		return nil
+	case 1:
+		return cn.kvs[0]
+	}
+	return cn.kvs[int(atomic.AddUint32(&cn.next, 1)%uint32(len(cn.kvs)))]
 }
 
 func (cn *conn) Close() {
 	if cn.cli != nil {
 		cn.cli.Close()
 	}
-	if cn.raw != nil {
-		cn.raw.Close()
+	for _, cc := range cn.raw {
+		cc.Close()
 	}
 }
 
@@ -421,14 +495,22 @@ func dialKV(c config, n int) []*conn {
 	}
 	out := make([]*conn, n)
 	for i := range out {
-		ep := c.endpoints[i%len(c.endpoints)]
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		cc, err := grpc.DialContext(ctx, ep, grpc.WithInsecure(), grpc.WithBlock())
-		cancel()
-		if err != nil {
-			fatalf("connect %s: %v", ep, err)
+		eps := []string{c.endpoints[i%len(c.endpoints)]}
+		if c.balance == "rr" {
+			eps = c.endpoints
 		}
-		out[i] = &conn{raw: cc, kv: pb.NewKVClient(cc)}
+		cn := &conn{}
+		for _, ep := range eps {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			cc, err := grpc.DialContext(ctx, ep, grpc.WithInsecure(), grpc.WithBlock())
+			cancel()
+			if err != nil {
+				fatalf("connect %s: %v", ep, err)
+			}
+			cn.raw = append(cn.raw, cc)
+			cn.kvs = append(cn.kvs, pb.NewKVClient(cc))
+		}
+		out[i] = cn
 	}
 	return out
 }
@@ -519,8 +601,8 @@ func kvOp(c config, value string) opFunc {
 				n = rng.Int63n(c.keySpace)
 			}
 			key := keyFor(keyBuf, c.keyPrefix, n)
-			if cn.kv != nil {
-				_, err := cn.kv.Put(ctx, &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
+			if kv := cn.kv(); kv != nil {
+				_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
 				return err
 			}
 			_, err := cn.cli.Put(ctx, key, value)
@@ -534,8 +616,8 @@ func kvOp(c config, value string) opFunc {
 		serializable := c.consistency == "s"
 		return func(ctx context.Context, cn *conn, rng *rand.Rand, keyBuf []byte, ticket int64) error {
 			key := keyFor(keyBuf, c.keyPrefix, rng.Int63n(c.keySpace))
-			if cn.kv != nil {
-				_, err := cn.kv.Range(ctx, &pb.RangeRequest{Key: []byte(key), Serializable: serializable})
+			if kv := cn.kv(); kv != nil {
+				_, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte(key), Serializable: serializable})
 				return err
 			}
 			_, err := cn.cli.Get(ctx, key, opts...)
@@ -1019,6 +1101,39 @@ func runReady(c config, base result, errs *errorLog, started time.Time) result {
 	return r
 }
 
+// runStatus asks every endpoint for its Maintenance.Status: member ID,
+// leader ID, raft term and index, current revision, db size.
+func runStatus(c config, base result, errs *errorLog) result {
+	r := base
+	for _, ep := range c.endpoints {
+		st := memberStatus{Endpoint: ep}
+		cli, err := newClient(c, []string{ep}, 2*time.Second)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), c.reqTimeout)
+			var resp *clientv3.StatusResponse
+			resp, err = cli.Status(ctx, ep)
+			cancel()
+			cli.Close()
+			if err == nil {
+				st.MemberID = fmt.Sprintf("%x", resp.Header.MemberId)
+				st.Leader = fmt.Sprintf("%x", resp.Leader)
+				st.RaftTerm = resp.RaftTerm
+				st.RaftIndex = resp.RaftIndex
+				st.Revision = resp.Header.Revision
+				st.DbSize = resp.DbSize
+			}
+		}
+		if err != nil {
+			st.Error = err.Error()
+			errs.add(fmt.Errorf("%s: %v", ep, err))
+		} else {
+			r.Ops++
+		}
+		r.Status = append(r.Status, st)
+	}
+	return r
+}
+
 // runCount reports, as ops, how many keys start with --key-prefix
 // (a linearizable count-only Range).
 func runCount(c config, base result, errs *errorLog) result {
@@ -1077,8 +1192,10 @@ func main() {
 		r = runReady(c, base, &errs, started)
 	case "count":
 		r = runCount(c, base, &errs)
+	case "status":
+		r = runStatus(c, base, &errs)
 	default:
-		fatalf("unknown --op %q (put | range | watch-latency | watch-fanout | ready | count)", c.op)
+		fatalf("unknown --op %q (put | range | watch-latency | watch-fanout | ready | count | status)", c.op)
 	}
 	r.Errors = errs.count()
 	r.FirstError = errs.firstMessage()

@@ -39,6 +39,7 @@ import type { Bootstrapped } from './bootstrap.js';
 import { AppliedIndex } from './applied-index.js';
 import { toEtcdError } from './errors.js';
 import { LinearizableReads } from './linearizable-reads.js';
+import { encodeProposal, type ProposalKind } from './proposal.js';
 import { Wait } from './wait.js';
 
 export interface EtcdServerConfig {
@@ -69,7 +70,12 @@ const RAFT_LOG_COMPACT_STEP = 1000;
 interface ApplyResult {
   readonly resp?: unknown;
   readonly err?: unknown;
+  /** Set when the request's deadline passed before it was applied. */
+  readonly timedOut?: true;
 }
+
+/** How often waits past their deadline are resolved as timed out. */
+const REQUEST_TIMEOUT_SWEEP_MS = 100;
 
 /** etcd's maxGapBetweenApplyAndCommitIndex: proposals are refused beyond this backlog. */
 const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
@@ -125,6 +131,7 @@ export class EtcdServer {
   lead = 0n;
   private leaderWaiters: (() => void)[] = [];
   private leaseExpiryTimer: NodeJS.Timeout | undefined;
+  private timeoutSweeper: NodeJS.Timeout | undefined;
 
   constructor(boot: Bootstrapped, cfg: EtcdServerConfig, log: Logger) {
     this.cfg = cfg;
@@ -210,13 +217,15 @@ export class EtcdServer {
     this.raftNode.start();
     this.leaseExpiryTimer = setInterval(() => this.revokeExpiredLeases(), LEASE_EXPIRY_CHECK_MS);
     this.leaseExpiryTimer.unref();
+    this.timeoutSweeper = setInterval(() => this.wait.expire(Date.now(), { timedOut: true }), REQUEST_TIMEOUT_SWEEP_MS);
+    this.timeoutSweeper.unref();
   }
 
   /** Proposes the revocation of leases the primary lessor found expired (etcd: 500 per 500 ms). */
   private revokeExpiredLeases(): void {
     if (this.stopping || this.fatal !== undefined || !this.isLeader) return;
     for (const id of this.lessor.expired(LEASE_REVOKE_PER_CHECK)) {
-      this.raftRequest({ leaseRevoke: { ID: id } }).catch((err: unknown) => {
+      this.raftRequest('leaseRevoke', etcdserverpb.LeaseRevokeRequest.encode({ ID: id })).catch((err: unknown) => {
         if (!isEtcdError(err, 'LEASE_NOT_FOUND')) this.log.warn({ err, lease: id.toString(16) }, 'failed to revoke an expired lease');
       });
     }
@@ -225,11 +234,13 @@ export class EtcdServer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.leaseExpiryTimer !== undefined) clearInterval(this.leaseExpiryTimer);
+    if (this.timeoutSweeper !== undefined) clearInterval(this.timeoutSweeper);
     this.watchable.close();
     await this.transport.stop();
     await this.raftNode.stop();
     await this.snapshotting;
     this.reads.failAll(etcdError('STOPPED'));
+    this.wait.expire(Infinity, { err: etcdError('STOPPED') });
   }
 
   get appliedIndex(): number {
@@ -271,11 +282,11 @@ export class EtcdServer {
   }
 
   async put(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponseInit> {
-    return (await this.raftRequest({ put: r })) as etcdserverpb.PutResponseInit;
+    return (await this.raftRequest('put', etcdserverpb.PutRequest.encode(r))) as etcdserverpb.PutResponseInit;
   }
 
   async deleteRange(r: etcdserverpb.DeleteRangeRequest): Promise<etcdserverpb.DeleteRangeResponseInit> {
-    return (await this.raftRequest({ deleteRange: r })) as etcdserverpb.DeleteRangeResponseInit;
+    return (await this.raftRequest('deleteRange', etcdserverpb.DeleteRangeRequest.encode(r))) as etcdserverpb.DeleteRangeResponseInit;
   }
 
   async txn(r: etcdserverpb.TxnRequest): Promise<etcdserverpb.TxnResponseInit> {
@@ -290,11 +301,11 @@ export class EtcdServer {
         view.end();
       }
     }
-    return (await this.raftRequest({ txn: r })) as etcdserverpb.TxnResponseInit;
+    return (await this.raftRequest('txn', etcdserverpb.TxnRequest.encode(r))) as etcdserverpb.TxnResponseInit;
   }
 
   async compact(r: etcdserverpb.CompactionRequest): Promise<etcdserverpb.CompactionResponseInit> {
-    const resp = (await this.raftRequest({ compaction: r })) as etcdserverpb.CompactionResponseInit;
+    const resp = (await this.raftRequest('compaction', etcdserverpb.CompactionRequest.encode(r))) as etcdserverpb.CompactionResponseInit;
     // etcd answers with the store's revision when the compaction returns.
     return { ...resp, header: { revision: this.kv.currentRev } };
   }
@@ -305,11 +316,11 @@ export class EtcdServer {
     let id = r.ID;
     // No ID given: choose a positive one, as etcd does.
     while (id === 0n) id = this.reqIds.next() & ((1n << 63n) - 1n);
-    return (await this.raftRequest({ leaseGrant: { ID: id, TTL: r.TTL } })) as etcdserverpb.LeaseGrantResponseInit;
+    return (await this.raftRequest('leaseGrant', etcdserverpb.LeaseGrantRequest.encode({ ID: id, TTL: r.TTL }))) as etcdserverpb.LeaseGrantResponseInit;
   }
 
   async leaseRevoke(r: etcdserverpb.LeaseRevokeRequest): Promise<etcdserverpb.LeaseRevokeResponseInit> {
-    return (await this.raftRequest({ leaseRevoke: { ID: r.ID } })) as etcdserverpb.LeaseRevokeResponseInit;
+    return (await this.raftRequest('leaseRevoke', etcdserverpb.LeaseRevokeRequest.encode({ ID: r.ID }))) as etcdserverpb.LeaseRevokeResponseInit;
   }
 
   /**
@@ -374,17 +385,17 @@ export class EtcdServer {
    * long; rejects with a timeout when the entry is not applied in time (it may
    * still be applied later).
    */
-  private async raftRequest(r: etcdserverpb.InternalRaftRequestInit): Promise<unknown> {
+  private async raftRequest(kind: ProposalKind, body: Uint8Array): Promise<unknown> {
     this.assertServing();
     if (this.committedIndex > this.applied.current + MAX_GAP_BETWEEN_APPLY_AND_COMMIT) {
       throw etcdError('TOO_MANY_REQUESTS');
     }
     const id = this.reqIds.next();
-    const data = etcdserverpb.InternalRaftRequest.encode({ ...r, header: { ID: id } });
+    const data = encodeProposal(id, kind, body);
     if (data.length > this.cfg.maxRequestBytes) throw etcdError('REQUEST_TOO_LARGE');
     // Like etcd, a proposal made without a leader waits for one, within the request timeout.
     if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
-    const result = this.wait.register(id);
+    const result = this.wait.register(id, Date.now() + this.requestTimeoutMs);
     try {
       this.raftNode.propose(data);
     } catch (err) {
@@ -395,22 +406,12 @@ export class EtcdServer {
   }
 
   /** Waits for the apply of a proposal; a timeout leaves it to be applied, or not, later. */
-  private async awaitResult(id: bigint, result: Promise<ApplyResult>): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.wait.trigger(id, {});
-        reject(etcdError(this.lead === 0n ? 'NO_LEADER' : 'TIMEOUT'));
-      }, this.requestTimeoutMs);
-    });
-    try {
-      const res = await Promise.race([result, timeout]);
-      if (res.err !== undefined) throw toEtcdError(res.err);
-      if (res.resp === undefined) throw etcdError(this.fatal !== undefined ? 'STOPPED' : 'TIMEOUT');
-      return res.resp;
-    } finally {
-      clearTimeout(timer);
-    }
+  private async awaitResult(_id: bigint, result: Promise<ApplyResult>): Promise<unknown> {
+    const res = await result;
+    if (res.timedOut === true) throw etcdError(this.lead === 0n ? 'NO_LEADER' : 'TIMEOUT');
+    if (res.err !== undefined) throw toEtcdError(res.err);
+    if (res.resp === undefined) throw etcdError(this.fatal !== undefined ? 'STOPPED' : 'TIMEOUT');
+    return res.resp;
   }
 
   private assertServing(): void {
@@ -594,7 +595,7 @@ export class EtcdServer {
     for (;;) {
       if (this.stopping || this.fatal !== undefined || this.removed) return;
       try {
-        await this.raftRequest({ v2: { ID: this.reqIds.next(), Method: 'PUT', Path: path, Val: val } });
+        await this.raftRequest('v2', etcdserverpb.Request.encode({ ID: this.reqIds.next(), Method: 'PUT', Path: path, Val: val }));
         return;
       } catch (err) {
         this.log.warn({ err }, 'failed to publish member attributes; retrying');
@@ -668,7 +669,7 @@ export class EtcdServer {
     this.assertServing();
     if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
     const id = this.reqIds.next();
-    const result = this.wait.register(id);
+    const result = this.wait.register(id, Date.now() + this.requestTimeoutMs);
     try {
       this.raftNode.proposeConfChange({ ...cc, id });
     } catch (err) {
@@ -800,5 +801,6 @@ export class EtcdServer {
     this.fatal = err;
     this.log.fatal({ err }, 'storage failure: the member stops serving');
     this.reads.failAll(etcdError('STOPPED'));
+    this.wait.expire(Infinity, { err: etcdError('STOPPED') });
   }
 }

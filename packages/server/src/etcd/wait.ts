@@ -1,16 +1,21 @@
 /**
  * Pairs a proposal with the result of applying it. A proposer registers the
- * request ID before proposing; the applier triggers it once the entry carrying
- * that ID is applied. Invariant: each ID is registered at most once at a time, and
- * a trigger for an unregistered ID (an entry proposed by an earlier process or by
- * another member) is ignored.
+ * request ID, with a deadline, before proposing; the applier triggers it once
+ * the entry carrying that ID is applied, and a periodic sweep resolves the
+ * waits past their deadline with the timeout value instead (one timer for all
+ * proposals rather than one each).
+ *
+ * Invariants: each ID is registered at most once at a time; a registration is
+ * resolved exactly once; a trigger for an unregistered ID (an entry proposed by
+ * an earlier process or by another member) is ignored.
  */
 export class Wait<T> {
-  private readonly waiters = new Map<bigint, (value: T) => void>();
+  /** Insertion order is registration order. */
+  private readonly waiters = new Map<bigint, { resolve: (value: T) => void; deadline: number }>();
 
-  register(id: bigint): Promise<T> {
+  register(id: bigint, deadline = Infinity): Promise<T> {
     if (this.waiters.has(id)) throw new Error(`duplicate wait id ${id.toString(16)}`);
-    return new Promise<T>((resolve) => this.waiters.set(id, resolve));
+    return new Promise<T>((resolve) => this.waiters.set(id, { resolve, deadline }));
   }
 
   isRegistered(id: bigint): boolean {
@@ -18,10 +23,20 @@ export class Wait<T> {
   }
 
   trigger(id: bigint, value: T): void {
-    const resolve = this.waiters.get(id);
-    if (resolve === undefined) return;
+    const w = this.waiters.get(id);
+    if (w === undefined) return;
     this.waiters.delete(id);
-    resolve(value);
+    w.resolve(value);
+  }
+
+  /** Resolves every wait whose deadline is at or before now with value. */
+  expire(now: number, value: T): void {
+    for (const [id, w] of this.waiters) {
+      if (w.deadline <= now) {
+        this.waiters.delete(id);
+        w.resolve(value);
+      }
+    }
   }
 
   get size(): number {
