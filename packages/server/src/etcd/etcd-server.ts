@@ -41,6 +41,7 @@ import { toEtcdError } from './errors.js';
 import { LinearizableReads } from './linearizable-reads.js';
 import { encodeProposal, type ProposalKind } from './proposal.js';
 import { Wait } from './wait.js';
+import { LeaderLeaseClient } from './leader-lease-client.js';
 
 export interface EtcdServerConfig {
   readonly name: string;
@@ -131,6 +132,8 @@ export class EtcdServer {
   lead = 0n;
   private leaderWaiters: (() => void)[] = [];
   private leaseExpiryTimer: NodeJS.Timeout | undefined;
+  /** Forwards keep-alives and time-to-live questions to the leader when this member follows. */
+  private readonly leaderLeases: LeaderLeaseClient;
   private timeoutSweeper: NodeJS.Timeout | undefined;
 
   constructor(boot: Bootstrapped, cfg: EtcdServerConfig, log: Logger) {
@@ -146,6 +149,7 @@ export class EtcdServer {
     this.watchable = new WatchableStore(this.kv);
     this.applier = new ApplierV3(this.kv, this.lessor);
     this.reqIds = new IdGenerator(boot.memberId);
+    this.leaderLeases = new LeaderLeaseClient(5000);
     this.storage = boot.storage;
     this.logStore = boot.logStore;
     this.snapshotter = boot.snapshotter;
@@ -237,6 +241,7 @@ export class EtcdServer {
     if (this.timeoutSweeper !== undefined) clearInterval(this.timeoutSweeper);
     this.watchable.close();
     await this.transport.stop();
+    this.leaderLeases.close();
     await this.raftNode.stop();
     await this.snapshotting;
     this.reads.failAll(etcdError('STOPPED'));
@@ -330,7 +335,11 @@ export class EtcdServer {
    * NOT_LEADER when leadership is lost first).
    */
   async leaseRenew(id: bigint): Promise<number> {
-    await this.waitAppliedCommitted();
+    if (!(await this.waitAppliedCommitted())) {
+      const ttl = await this.leaderLeases.renew(this.leaderClientUrls(), id);
+      if (ttl <= 0) throw etcdError('LEASE_NOT_FOUND');
+      return ttl;
+    }
     try {
       return this.lessor.renew(id);
     } catch (err) {
@@ -350,7 +359,11 @@ export class EtcdServer {
   }
 
   async leaseTimeToLive(r: etcdserverpb.LeaseTimeToLiveRequest): Promise<etcdserverpb.LeaseTimeToLiveResponseInit> {
-    await this.waitAppliedCommitted();
+    if (!(await this.waitAppliedCommitted())) {
+      const resp = await this.leaderLeases.timeToLive(this.leaderClientUrls(), { ID: r.ID, keys: r.keys });
+      if (resp.TTL === -1) throw etcdError('LEASE_NOT_FOUND');
+      return { ID: resp.ID, TTL: resp.TTL, grantedTTL: resp.grantedTTL, keys: resp.keys };
+    }
     const lease = this.lessor.lookup(r.ID);
     if (lease === undefined) throw etcdError('LEASE_NOT_FOUND');
     return {
@@ -365,11 +378,23 @@ export class EtcdServer {
     return { leases: this.lessor.list().map((l) => ({ ID: l.id })) };
   }
 
-  private async waitAppliedCommitted(): Promise<void> {
+  /**
+   * On the leader, waits until everything committed is applied and returns
+   * true; on a follower returns false: the call goes to the leader.
+   */
+  private async waitAppliedCommitted(): Promise<boolean> {
     this.assertServing();
     if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
-    if (!this.isLeader) throw etcdError('NOT_LEADER');
+    if (!this.isLeader) return false;
     await this.applied.wait(this.committedIndex);
+    return true;
+  }
+
+  /** The leader's published client URLs. */
+  private leaderClientUrls(): readonly string[] {
+    const urls = this.cluster.member(this.lead)?.clientURLs ?? [];
+    if (urls.length === 0) throw etcdError('NO_LEADER');
+    return urls;
   }
 
   linearizableReadNotify(): Promise<void> {
