@@ -114,13 +114,17 @@ function cellArgs(opts, endpoint, op, clients) {
 
 const pct = (secs, window) => (secs != null && window > 0 ? (secs / window) * 100 : undefined);
 
-// Adds CPU shares (% of one core over the measured window) to a result: the
-// rest of the machine (busy time not spent by the server or the load
-// generator: other clusters, other users), and for a cluster each member's,
-// the leader's (as reported before the cell) and the followers' mean.
+// Adds CPU shares (% of one core over the measured window) to a result: other
+// user-space processes (the other, idle server with --interleave; other users
+// of the machine), the rest of the machine's busy time (kernel threads and
+// interrupts, e.g. loopback networking and the file system journal, plus
+// processes that came and went unseen), and for a cluster each member's, the
+// leader's (as reported before the cell) and the followers' mean.
 function annotateCpu(r, server, before, after) {
   if (r.machine_cpu_s != null && r.server_cpu_s != null) {
-    r.other_cpu_pct = Math.max(0, pct(r.machine_cpu_s - r.server_cpu_s - (r.loadgen_cpu_s ?? 0), r.seconds) ?? 0);
+    const others = r.other_procs_cpu_s ?? 0;
+    r.other_procs_cpu_pct = pct(others, r.seconds);
+    r.kernel_cpu_pct = Math.max(0, pct(r.machine_cpu_s - r.server_cpu_s - (r.loadgen_cpu_s ?? 0) - others, r.seconds) ?? 0);
   }
   if (!(server instanceof Cluster)) return;
   const cpu = server.cpuByMember(r);
@@ -151,7 +155,9 @@ async function runCell(loadgen, opts, endpoint, server, op, clients) {
     const each = Object.entries(r.member_cpu_pct)
       .map(([name, v]) => `${name}${name === r.leader ? '*' : ''} ${fmtNum(v, 0)}%`)
       .join(' ');
-    log(`  CPU % of a core: ${each}  loadgen ${fmtNum(pct(r.loadgen_cpu_s, r.seconds), 0)}%  rest ${fmtNum(r.other_cpu_pct, 0)}%`);
+    log(
+      `  CPU % of a core: ${each}  loadgen ${fmtNum(pct(r.loadgen_cpu_s, r.seconds), 0)}%  other processes ${fmtNum(r.other_procs_cpu_pct, 0)}%  kernel/rest ${fmtNum(r.kernel_cpu_pct, 0)}%`,
+    );
   }
   if (r.leader_changed) log(`  leader or term changed during the cell (before ${before.leaderName}/${before.term}, after ${after.leaderName}/${after.term})`);
   return r;
@@ -357,9 +363,11 @@ const CLUSTER_METRICS = [
   ['follower CPU % of a core (mean of followers)', 'follower_cpu_pct', 0],
 ];
 
-// Everything busy on the machine besides the server under test and the load
-// generator (the other, idle server with --interleave; other users).
-const OTHER_METRIC = ['rest of machine CPU % of a core', 'other_cpu_pct', 0];
+// Everything else busy on the machine during the window (see annotateCpu).
+const MACHINE_METRICS = [
+  ['other processes CPU % of a core', 'other_procs_cpu_pct', 0],
+  ['kernel and unattributed CPU % of a core', 'kernel_cpu_pct', 0],
+];
 
 // With several rounds the ratio column is the median of the per-round ratios
 // (each round's pair of numbers was measured close together), not the ratio
@@ -378,7 +386,7 @@ function pairedRatio(rounds, key, field, fallback) {
 
 function report(opts, runs, info, rounds) {
   const cluster = opts.members > 1 && !opts.endpoints;
-  const metrics = [...METRICS, ...(cluster ? CLUSTER_METRICS : []), OTHER_METRIC];
+  const metrics = [...METRICS, ...(cluster ? CLUSTER_METRICS : []), ...MACHINE_METRICS];
   const labels = runs.map((r) => r.label);
   const compare = runs.length === 2;
   const header = ['op', 'clients', 'metric', ...labels];
@@ -451,9 +459,12 @@ function report(opts, runs, info, rounds) {
     `- command: \`${commandLine()}\``,
     `- ${opts.rounds} round(s)${opts.rounds > 1 ? ' (values: the round with the median ops/s per server; ratios: median of per-round ratios)' : ''}, ${opts.interleave ? 'servers running together, cells alternating between them (order reversed every other round)' : `one server at a time${opts.rounds > 1 ? ', order reversed every other round' : ''}`}; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16)${cluster || opts.endpoints.includes(',') ? ` (${spread})` : ''}; client: ${opts.raw ? 'bare gRPC KV stub' : 'clientv3'}`,
   );
+  lines.push(
+    `- CPU % of a core = CPU seconds in the measured window / window length x 100 (the machine has ${info.nproc * 100}%); other processes: user-space processes besides the server under test, the load generator and this script${opts.interleave ? ' (includes the other, idle server: see the idle row)' : ''}; kernel and unattributed: the rest of the machine's busy time (interrupts, loopback networking, file system journal threads, processes too short-lived to be seen)`,
+  );
   if (cluster) {
     lines.push(
-      `- clusters: ${opts.members} members each on 127.0.0.1, own data dir and ports per member, --initial-cluster-state new; leader and followers as reported by Maintenance.Status before each cell; CPU % of a core = CPU seconds in the measured window / window length x 100 (the machine has ${info.nproc * 100}%)`,
+      `- clusters: ${opts.members} members each on 127.0.0.1, own data dir and ports per member, --initial-cluster-state new; leader and followers as reported by Maintenance.Status before each cell`,
     );
     for (const r of runs) {
       if (!r.rssByMemberKiB) continue;

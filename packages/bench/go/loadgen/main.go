@@ -109,6 +109,10 @@ type result struct {
 	// can be told apart.
 	ServerCPUsByPid map[string]float64 `json:"server_cpu_s_by_pid,omitempty"`
 	MachineCPUs     float64            `json:"machine_cpu_s,omitempty"`
+	// User-space processes other than the servers, this load generator and
+	// its parent (other users of the machine), including the children they
+	// reaped during the window.
+	OtherProcsCPUs float64 `json:"other_procs_cpu_s,omitempty"`
 	// status: one entry per endpoint.
 	Status []memberStatus `json:"status,omitempty"`
 }
@@ -133,6 +137,58 @@ type cpuMeter struct {
 	server0, own0 float64
 	byPid0        []float64
 	machine0      float64
+	others0       map[int]float64
+}
+
+// otherProcsCPU maps every user-space process except this one, its parent
+// and the servers to its CPU time including reaped children
+// (utime+stime+cutime+cstime), in seconds. Kernel threads are left out.
+func otherProcsCPU(exclude map[int]bool) map[int]float64 {
+	out := map[int]float64{}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || exclude[pid] {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		// state(0) ppid(1) pgrp(2) session(3) tty(4) tpgid(5) flags(6) ...
+		// utime(11) stime(12) cutime(13) cstime(14).
+		if len(f) < 15 {
+			continue
+		}
+		flags, _ := strconv.ParseUint(f[6], 10, 64)
+		if flags&0x00200000 != 0 { // PF_KTHREAD
+			continue
+		}
+		var t float64
+		for _, k := range []int{11, 12, 13, 14} {
+			v, _ := strconv.ParseFloat(f[k], 64)
+			t += v
+		}
+		out[pid] = t / 100
+	}
+	return out
+}
+
+func (m *cpuMeter) exclude() map[int]bool {
+	ex := map[int]bool{os.Getpid(): true, os.Getppid(): true}
+	for _, p := range m.pids {
+		ex[p] = true
+	}
+	return ex
 }
 
 // machineBusySeconds is the busy time of all CPUs (user, nice, system, irq,
@@ -195,12 +251,19 @@ func (m *cpuMeter) start() {
 	}
 	m.own0 = ownCPUSeconds()
 	m.machine0 = machineBusySeconds()
+	m.others0 = otherProcsCPU(m.exclude())
 }
 
 func (m *cpuMeter) finish(r *result) {
 	own := ownCPUSeconds() - m.own0
 	r.LoadgenCPUs = math.Round(own*1000) / 1000
 	r.MachineCPUs = math.Round((machineBusySeconds()-m.machine0)*1000) / 1000
+	var others float64
+	for pid, t := range otherProcsCPU(m.exclude()) {
+		// A process started during the window counts in full.
+		others += t - m.others0[pid]
+	}
+	r.OtherProcsCPUs = math.Round(math.Max(0, others)*1000) / 1000
 	if r.Ops > 0 {
 		r.LoadgenCPUUsOp = math.Round(own*1e6/float64(r.Ops)*10) / 10
 	}
