@@ -166,7 +166,7 @@ async function runScript(kind: ServerKind): Promise<Transcript> {
   try {
     const [ep1, ep2, ep3] = cluster.endpoints as [string, string, string];
     const all = cluster.endpoints.join(',');
-    const where = (ep: string): string => (ep === all ? 'all' : `m${cluster.endpoints.indexOf(ep) + 1}`);
+    const where = (eps: string): string => (eps === all ? 'all' : eps.split(',').map((ep) => `m${cluster.endpoints.indexOf(ep) + 1}`).join('+'));
     const n = new Normaliser();
     cluster.members.forEach((m, i) => {
       n.port(Number(new URL(m.clientUrl).port), `<m${i + 1}.client>`);
@@ -184,7 +184,7 @@ async function runScript(kind: ServerKind): Promise<Transcript> {
     /** Runs one step of the script and records its normalised result. */
     const step = async (ep: string, args: readonly string[], opts: { note?: string; shape?: (s: Step) => Step } = {}): Promise<EtcdctlResult> => {
       const r = await etcdctl(ep, args);
-      const raw: Step = { name: stepName(args, where(ep), opts.note), code: r.code, stdout: n.text(r.stdout), stderr: n.text(r.stderr) };
+      const raw: Step = { name: n.text(stepName(args, where(ep), opts.note)), code: r.code, stdout: n.text(r.stdout), stderr: n.text(r.stderr) };
       steps.push(opts.shape ? opts.shape(raw) : raw);
       return r;
     };
@@ -259,7 +259,7 @@ async function runScript(kind: ServerKind): Promise<Transcript> {
     if (newId === undefined) throw new Error(`${kind}: member add: ${added.stdout}${added.stderr}`);
     n.id(BigInt(`0x${newId}`), '<new>');
     steps.push({
-      name: stepName(addArgs, 'm2'),
+      name: n.text(stepName(addArgs, 'm2')),
       code: added.code,
       stdout: n.text(added.stdout).replace(/^ETCD_INITIAL_CLUSTER="([^"]*)"$/m, (_, v: string) => `ETCD_INITIAL_CLUSTER="${v.split(',').sort().join(',')}"`),
       stderr: n.text(added.stderr),

@@ -7,6 +7,7 @@ import { kvClient } from '../harness/kv-client.js';
 import { spawnServer, type ServerHandle, type ServerKind } from '../harness/server.js';
 import { waitFor } from '../harness/wait-for.js';
 import { watchClient, openWatchStream, type WatchStreamClient } from '../harness/watch-client.js';
+import { seededRandom } from '@etcd-ts/server';
 
 /*
  * Watch at scale against one server (etcd-ts; SCALE_TARGET=etcd runs the same
@@ -42,16 +43,6 @@ function rssKiB(pid: number): number | undefined {
   }
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A gauge from the server's /metrics (served on the client port by both servers). */
 async function metric(h: ServerHandle, name: string): Promise<number | undefined> {
@@ -121,7 +112,7 @@ test(`10,000 key watchers and 100 prefix watchers: each put reaches exactly its 
   }
 
   // Writes: watched keys (some twice), keys under a prefix but without a key watcher, and unwatched keys.
-  const r = rng(7);
+  const r = seededRandom(7);
   const written: { key: string; rev: number }[] = [];
   for (let n = 0; n < PUTS; n++) {
     const x = r();

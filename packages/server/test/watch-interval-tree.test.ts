@@ -1,18 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareEnd, IntervalTree } from '../src/watch/interval-tree.js';
+import { seededRandom } from '../src/raft/seeded-random.js';
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['\x00', 'a', 'b', 'c', '\xff'];
 
@@ -37,7 +27,7 @@ test('compareEnd treats the empty end as above every key', () => {
 
 test('stab, intersects, find and delete agree with a brute-force model', () => {
   for (let seed = 1; seed <= 40; seed++) {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const tree = new IntervalTree<number>();
     const model = new Map<string, { begin: string; end: string; value: number }>();
     for (let step = 0; step < 400; step++) {

@@ -8,6 +8,7 @@ import type { StreamItem, WatchResponse } from '../src/watch/watch-response.js';
 import type { WatchStream } from '../src/watch/watch-stream.js';
 import { WatchableStore, type WatchableStoreOptions } from '../src/watch/watchable-store.js';
 import type { WatchFilter } from '../src/watch/watcher.js';
+import { seededRandom } from '../src/raft/seeded-random.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const EMPTY = Buffer.alloc(0);
@@ -23,16 +24,6 @@ function prefixEnd(p: string): Buffer {
   return EMPTY;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A stream consumer that takes responses only when asked to. */
 class Consumer {
@@ -312,7 +303,7 @@ interface Expect {
 test('model: random writes, watchers, stalls, cancels and compactions deliver each event once, in order, txn-atomic', async () => {
   const KEYS = ['a', 'ab', 'abc', 'b', 'ba', 'c', '\xff', 'z'];
   for (let seed = 1; seed <= Number(process.env["WATCH_MODEL_SEEDS"] ?? 25); seed++) {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const f = new Fixture({ chanBufLen: 2, watchBatchMaxRevs: 2, maxEventsPerSync: 5, maxWatchersPerSync: 2 });
     const streams = [f.consumer(), f.consumer(), f.consumer()];
     const watchers: Expect[] = [];
