@@ -118,7 +118,7 @@ const pct = (secs, window) => (secs != null && window > 0 ? (secs / window) * 10
 // user-space processes (the other, idle server with --interleave; other users
 // of the machine), the rest of the machine's busy time (kernel threads and
 // interrupts, e.g. loopback networking and the file system journal, plus
-// processes that came and went unseen), and for a cluster each member's, the
+// processes that exited during the window), and for a cluster each member's, the
 // leader's (as reported before the cell) and the followers' mean.
 function annotateCpu(r, server, before, after) {
   if (r.machine_cpu_s != null && r.server_cpu_s != null) {
@@ -363,10 +363,11 @@ const CLUSTER_METRICS = [
   ['follower CPU % of a core (mean of followers)', 'follower_cpu_pct', 0],
 ];
 
-// Everything else busy on the machine during the window (see annotateCpu).
+// Everything else busy on the machine during the window (see annotateCpu):
+// context for the other rows, so no ratio.
 const MACHINE_METRICS = [
-  ['other processes CPU % of a core', 'other_procs_cpu_pct', 0],
-  ['kernel and unattributed CPU % of a core', 'kernel_cpu_pct', 0],
+  ['other processes CPU % of a core', 'other_procs_cpu_pct', 0, false],
+  ['kernel and unattributed CPU % of a core', 'kernel_cpu_pct', 0, false],
 ];
 
 // With several rounds the ratio column is the median of the per-round ratios
@@ -401,11 +402,11 @@ function report(opts, runs, info, rounds) {
           : op === 'watch-latency'
             ? `watch (watchers; ${opts.putRate} puts/s; events/s)`
             : op;
-      for (const [name, field, digits] of metrics) {
+      for (const [name, field, digits, withRatio = true] of metrics) {
         const vals = runs.map((r) => r.results?.[key]?.[field]);
         if (vals.every((v) => v == null)) continue;
         const row = [opLabel, clients, name, ...vals.map((v) => fmtNum(v, digits))];
-        if (compare) row.push(pairedRatio(rounds, key, field, ratio(vals[1], vals[0])));
+        if (compare) row.push(withRatio ? pairedRatio(rounds, key, field, ratio(vals[1], vals[0])) : '');
         rows.push(row);
       }
       const errs = runs.map((r) => r.results?.[key]?.errors);
@@ -460,7 +461,7 @@ function report(opts, runs, info, rounds) {
     `- ${opts.rounds} round(s)${opts.rounds > 1 ? ' (values: the round with the median ops/s per server; ratios: median of per-round ratios)' : ''}, ${opts.interleave ? 'servers running together, cells alternating between them (order reversed every other round)' : `one server at a time${opts.rounds > 1 ? ', order reversed every other round' : ''}`}; each cell: ${opts.warmup} warmup + ${opts.duration} measured; key ${opts.keySize} B, value ${opts.valSize} B, key space ${opts.keySpace}; range cells prefill the key space first; connections = ceil(clients/16)${cluster || opts.endpoints.includes(',') ? ` (${spread})` : ''}; client: ${opts.raw ? 'bare gRPC KV stub' : 'clientv3'}`,
   );
   lines.push(
-    `- CPU % of a core = CPU seconds in the measured window / window length x 100 (the machine has ${info.nproc * 100}%); other processes: user-space processes besides the server under test, the load generator and this script${opts.interleave ? ' (includes the other, idle server: see the idle row)' : ''}; kernel and unattributed: the rest of the machine's busy time (interrupts, loopback networking, file system journal threads, processes too short-lived to be seen)`,
+    `- CPU % of a core = CPU seconds in the measured window / window length x 100 (the machine has ${info.nproc * 100}%); other processes: user-space processes besides the server under test, the load generator and this script${opts.interleave ? ' (includes the other, idle server: see the idle row)' : ''}; kernel and unattributed: the rest of the machine's busy time (interrupts, loopback networking, file system journal threads, processes that exited during the window)`,
   );
   if (cluster) {
     lines.push(

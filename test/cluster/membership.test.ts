@@ -50,6 +50,15 @@ test('add a learner that catches up by snapshot, promote it, remove a member', a
       initialCluster: `${cluster.initialCluster},m4=${peerUrl}`,
       initialClusterState: 'existing',
       logLevel: 'info',
+      // A learner serves only serializable reads.
+      readyProbe: async () => {
+        const probe = kvClient(`127.0.0.1:${client}`, { deadlineMs: 1000 });
+        try {
+          await probe.range({ key: Buffer.from('mb/'), serializable: true });
+        } finally {
+          probe.close();
+        }
+      },
     });
     const j = joined;
     const leaderStatus = await (admins[0] as AdminClient).status();
@@ -67,6 +76,17 @@ test('add a learner that catches up by snapshot, promote it, remove a member', a
       assert.is(r.count, ENTRIES);
     } finally {
       onLearner.close();
+    }
+
+    const refused = kvClient(joined.endpoint);
+    try {
+      await refused.range({ key: Buffer.from('mb/00000') });
+      assert.unreachable('a learner must refuse a linearizable read');
+    } catch (err) {
+      assert.instance(err, GrpcCallError);
+      assert.is((err as GrpcCallError).details, 'etcdserver: rpc not supported for learner');
+    } finally {
+      refused.close();
     }
 
     // Promote on the leader, retrying while it still considers the learner behind.
@@ -95,7 +115,7 @@ test('add a learner that catches up by snapshot, promote it, remove a member', a
     assert.is(afterRemove.members.length, 3);
     assert.not.ok(afterRemove.members.some((m) => m.ID === victimId));
 
-    // The cluster of the leader, the other original and the new member still takes writes and reads.
+    // The promoted member now serves everything.
     const c = kvClient(joined.endpoint);
     try {
       const put = await c.put({ key: Buffer.from('mb/after'), value: Buffer.from('x') });

@@ -110,8 +110,9 @@ type result struct {
 	ServerCPUsByPid map[string]float64 `json:"server_cpu_s_by_pid,omitempty"`
 	MachineCPUs     float64            `json:"machine_cpu_s,omitempty"`
 	// User-space processes other than the servers, this load generator and
-	// its parent (other users of the machine), including the children they
-	// reaped during the window.
+	// its parent (other users of the machine) that were alive at the end of
+	// the window; processes that exited during it are not seen. At most the
+	// machine's busy time minus the server's and the load generator's.
 	OtherProcsCPUs float64 `json:"other_procs_cpu_s,omitempty"`
 	// status: one entry per endpoint.
 	Status []memberStatus `json:"status,omitempty"`
@@ -141,8 +142,9 @@ type cpuMeter struct {
 }
 
 // otherProcsCPU maps every user-space process except this one, its parent
-// and the servers to its CPU time including reaped children
-// (utime+stime+cutime+cstime), in seconds. Kernel threads are left out.
+// and the servers to its CPU time (utime+stime, all threads), in seconds.
+// Kernel threads are left out. Reaped children (cutime, cstime) are not
+// counted: a child reaped during the window would bring in its whole life.
 func otherProcsCPU(exclude map[int]bool) map[int]float64 {
 	out := map[int]float64{}
 	ents, err := os.ReadDir("/proc")
@@ -165,8 +167,8 @@ func otherProcsCPU(exclude map[int]bool) map[int]float64 {
 		}
 		f := strings.Fields(s[i+1:])
 		// state(0) ppid(1) pgrp(2) session(3) tty(4) tpgid(5) flags(6) ...
-		// utime(11) stime(12) cutime(13) cstime(14).
-		if len(f) < 15 {
+		// utime(11) stime(12).
+		if len(f) < 13 {
 			continue
 		}
 		flags, _ := strconv.ParseUint(f[6], 10, 64)
@@ -174,7 +176,7 @@ func otherProcsCPU(exclude map[int]bool) map[int]float64 {
 			continue
 		}
 		var t float64
-		for _, k := range []int{11, 12, 13, 14} {
+		for _, k := range []int{11, 12} {
 			v, _ := strconv.ParseFloat(f[k], 64)
 			t += v
 		}
@@ -255,27 +257,36 @@ func (m *cpuMeter) start() {
 }
 
 func (m *cpuMeter) finish(r *result) {
+	// Every counter is read first, at (nearly) one instant.
 	own := ownCPUSeconds() - m.own0
-	r.LoadgenCPUs = math.Round(own*1000) / 1000
-	r.MachineCPUs = math.Round((machineBusySeconds()-m.machine0)*1000) / 1000
+	machine := machineBusySeconds() - m.machine0
+	byPid := make([]float64, len(m.pids))
+	var srv float64
+	for i, p := range m.pids {
+		byPid[i] = procCPUSeconds(p) - m.byPid0[i]
+		srv += byPid[i]
+	}
 	var others float64
 	for pid, t := range otherProcsCPU(m.exclude()) {
 		// A process started during the window counts in full.
 		others += t - m.others0[pid]
 	}
-	r.OtherProcsCPUs = math.Round(math.Max(0, others)*1000) / 1000
+	// Clock-tick rounding and PID reuse can push the sum past what the
+	// machine did; others is what is left at most.
+	others = math.Max(0, math.Min(others, machine-own-srv))
+
+	r.LoadgenCPUs = math.Round(own*1000) / 1000
+	r.MachineCPUs = math.Round(machine*1000) / 1000
+	r.OtherProcsCPUs = math.Round(others*1000) / 1000
 	if r.Ops > 0 {
 		r.LoadgenCPUUsOp = math.Round(own*1e6/float64(r.Ops)*10) / 10
 	}
 	if len(m.pids) == 0 {
 		return
 	}
-	var srv float64
 	r.ServerCPUsByPid = make(map[string]float64, len(m.pids))
 	for i, p := range m.pids {
-		d := procCPUSeconds(p) - m.byPid0[i]
-		r.ServerCPUsByPid[strconv.Itoa(p)] = math.Round(d*1000) / 1000
-		srv += d
+		r.ServerCPUsByPid[strconv.Itoa(p)] = math.Round(byPid[i]*1000) / 1000
 	}
 	r.ServerCPUs = math.Round(srv*1000) / 1000
 	if r.Ops > 0 {

@@ -10,6 +10,7 @@ import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import { learnerAllowsKV, learnerAllowsMaintenance, learnerGuard } from './learner-guard.js';
 import { watchService, WatchServiceDefinition } from './watch-service.js';
 
 /** etcd's grpcOverheadBytes. */
@@ -36,14 +37,17 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.S
     'grpc.keepalive_timeout_ms': opts.keepAliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(KVService, kvService(s, { maxTxnOps: opts.maxTxnOps }));
-  server.addService(LeaseService, leaseService(s));
+  server.addService(KVService, learnerGuard(s, kvService(s, { maxTxnOps: opts.maxTxnOps }), learnerAllowsKV));
+  server.addService(LeaseService, learnerGuard(s, leaseService(s)));
   server.addService(
     WatchServiceDefinition,
-    watchService(s, { maxRequestBytes: opts.maxRequestBytes, progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs ?? 0 }),
+    learnerGuard(
+      s,
+      watchService(s, { maxRequestBytes: opts.maxRequestBytes, progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs ?? 0 }),
+    ),
   );
-  server.addService(MaintenanceService, maintenanceService(s));
-  server.addService(ClusterService, clusterService(s));
+  server.addService(MaintenanceService, learnerGuard(s, maintenanceService(s), learnerAllowsMaintenance));
+  server.addService(ClusterService, learnerGuard(s, clusterService(s)));
   return server;
 }
 

@@ -256,6 +256,11 @@ export class EtcdServer {
     return this.committedIndex;
   }
 
+  /** A learner replicates the log but does not vote; it serves only Status and serializable reads. */
+  get isLearner(): boolean {
+    return this.cluster.member(this.memberId)?.isLearner ?? false;
+  }
+
   get isLeader(): boolean {
     return this.lead === this.memberId;
   }
