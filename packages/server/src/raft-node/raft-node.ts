@@ -7,12 +7,16 @@
  *   3. send messages,
  *   4. apply committed entries,
  *   5. advance.
- * Invariant: no committed entry is applied and no message is sent before the
- * entries and hard state of the same Ready are durable.
+ * Two refinements, both etcd's: a leader sends its messages before step 1
+ * (Raft thesis §10.2.1: followers persist in parallel with it, and the leader
+ * counts only its own persisted entries), and a hard state whose only change is
+ * the commit index is not synced on its own but written with the next batch.
+ * Invariant: no committed entry is applied, and no follower or candidate
+ * message is sent, before the entries, term and vote of the same Ready are durable.
  */
 import type { RawNode, SnapshotStatus } from '../raft/raw-node.js';
 import type { MemoryStorage } from '../raft/memory-storage.js';
-import type { ConfChange, Entry, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
+import { StateType, type ConfChange, type Entry, type HardState, type Message, type ReadState, type Snapshot, type SoftState } from '../raft/types.js';
 import type { LogStore } from './log-store.js';
 
 export interface Transport {
@@ -58,6 +62,14 @@ export class RaftNode {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private fatal: unknown;
+  /** This node led at its last soft state: it may send before persisting (Raft thesis §10.2.1). */
+  private leading = false;
+  /**
+   * A hard state that changed only its commit index, not yet written: like etcd,
+   * it is not worth an fsync on its own (the commit index can be learned again
+   * after a restart) and is written with the next batch that must be durable.
+   */
+  private pendingHardState: HardState | undefined;
 
   constructor(opts: RaftNodeOptions) {
     this.rawNode = opts.rawNode;
@@ -155,16 +167,27 @@ export class RaftNode {
     try {
       while (!this.stopped && this.rawNode.hasReady()) {
         const rd = this.rawNode.ready();
-        if (rd.softState !== undefined) this.handlers.onSoftState(rd.softState);
+        if (rd.softState !== undefined) {
+          this.leading = rd.softState.raftState === StateType.Leader;
+          this.handlers.onSoftState(rd.softState);
+        }
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
+        // A leader's messages (appends, heartbeats) do not depend on its own log being
+        // durable: it counts itself in a quorum only for what it persisted. Sending
+        // them first overlaps the followers' writes with its own.
+        const sendFirst = this.leading && rd.messages.length > 0;
+        if (sendFirst) this.transport?.send(rd.messages);
         if (rd.snapshot !== undefined) await this.handlers.persistSnapshot(rd.snapshot);
-        if (rd.hardState !== undefined || rd.entries.length > 0) {
-          await this.logStore.save(rd.hardState, rd.entries);
+        if (rd.mustSync || rd.entries.length > 0) {
+          await this.logStore.save(rd.hardState ?? this.pendingHardState, rd.entries);
+          this.pendingHardState = undefined;
+        } else if (rd.hardState !== undefined) {
+          this.pendingHardState = rd.hardState;
         }
         if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
         if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
         if (rd.entries.length > 0) this.storage.append(rd.entries);
-        if (rd.messages.length > 0) this.transport?.send(rd.messages);
+        if (!sendFirst && rd.messages.length > 0) this.transport?.send(rd.messages);
         if (rd.hardState !== undefined) this.handlers.onCommitIndex(rd.hardState.commit, rd.hardState.term);
         if (rd.snapshot !== undefined) await this.handlers.applySnapshot(rd.snapshot);
         if (rd.committedEntries.length > 0) this.handlers.apply(rd.committedEntries);
