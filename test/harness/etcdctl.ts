@@ -8,6 +8,8 @@ export interface EtcdctlOptions {
   timeoutMs?: number;
   /** Extra environment (ETCDCTL_API=3 is always set). */
   env?: Readonly<Record<string, string>>;
+  /** Runs etcdctl through this command, e.g. `ip netns exec <ns>`; the PID stays etcdctl's. */
+  commandPrefix?: readonly string[];
 }
 
 export interface EtcdctlResult {
@@ -28,7 +30,8 @@ export function runEtcdctl(endpoint: string, args: readonly string[], opts: Etcd
   }
   const timeoutMs = opts.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [`--endpoints=${endpoint}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const [cmd, ...cmdArgs] = [...(opts.commandPrefix ?? []), file, `--endpoints=${endpoint}`, ...args] as [string, ...string[]];
+    const child = spawn(cmd, cmdArgs, { stdio: ['pipe', 'pipe', 'pipe'], env });
     if (child.pid === undefined) {
       child.once('error', reject);
       return;

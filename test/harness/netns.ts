@@ -27,7 +27,7 @@ import { createInterface } from 'node:readline';
 import { registerPid, unregisterPid } from './process-registry.js';
 import { spawnServer, type ServerHandle, type ServerKind, type ServerOptions } from './server.js';
 import { withTimeout } from './wait-for.js';
-import type { EtcdctlOptions, EtcdctlResult } from './etcdctl.js';
+import { runEtcdctl, type EtcdctlOptions, type EtcdctlResult } from './etcdctl.js';
 
 const IP = process.env['IP_BIN'] ?? 'ip';
 /** Private subnet of a lab; it exists only inside the lab's namespaces. */
@@ -195,42 +195,7 @@ export class NetLab {
 
 /** Runs `etcdctl --endpoints=<endpoints> ...args` (API v3) inside namespace ns. */
 export function runEtcdctlIn(ns: string, endpoints: string, args: readonly string[], opts: EtcdctlOptions = {}): Promise<EtcdctlResult> {
-  const file = process.env['ETCDCTL_BIN'] ?? '/usr/bin/etcdctl';
-  const env: Record<string, string | undefined> = { ...process.env, ...(opts.env ?? {}), ETCDCTL_API: '3' };
-  for (const k of Object.keys(env)) {
-    if (k.startsWith('ETCDCTL_') && k !== 'ETCDCTL_API' && !(opts.env && k in opts.env)) delete env[k];
-  }
-  const timeoutMs = opts.timeoutMs ?? 20_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(IP, ['netns', 'exec', ns, file, `--endpoints=${endpoints}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
-    if (child.pid === undefined) {
-      child.once('error', reject);
-      return;
-    }
-    const pid = child.pid;
-    registerPid(pid);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.stdin ?? '');
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      unregisterPid(pid);
-      reject(e);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      unregisterPid(pid);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
-    });
-  });
+  return runEtcdctl(endpoints, args, { ...opts, commandPrefix: [IP, 'netns', 'exec', ns] });
 }
 
 // ---- agent: gRPC calls made from inside a namespace ----
