@@ -759,27 +759,36 @@ func runKV(c config, base result, errs *errorLog) result {
 	return r
 }
 
+// watchCell prepares a watch cell: c.clients watchers spread over c.streams
+// streams (at most one watcher per stream), recorded in r, and the
+// connections for the watchers and for the writer; closeAll closes them.
+func watchCell(c config, base result) (r result, watchers, streams int, clis []*clientv3.Client, putCli *clientv3.Client, closeAll func()) {
+	r = base
+	watchers = c.clients
+	streams = c.streams
+	if streams <= 0 || streams > watchers {
+		streams = watchers
+	}
+	r.Watchers, r.Streams = watchers, streams
+	clis = dialAll(c, c.conns)
+	putCli = dialAll(c, 1)[0]
+	closeAll = func() {
+		for _, cli := range clis {
+			cli.Close()
+		}
+		putCli.Close()
+	}
+	return
+}
+
 // runWatchLatency opens c.clients watchers on one key, then puts to that key at
 // c.putRate. Every value carries its send time (monotonic, relative to the
 // process start) and whether it belongs to the measurement; each watcher
 // records receive time minus send time for every measured event. Events that
 // never arrive are counted as errors.
 func runWatchLatency(c config, base result, errs *errorLog) result {
-	r := base
-	watchers := c.clients
-	streams := c.streams
-	if streams <= 0 || streams > watchers {
-		streams = watchers
-	}
-	r.Watchers, r.Streams = watchers, streams
-	clis := dialAll(c, c.conns)
-	putCli := dialAll(c, 1)[0]
-	defer func() {
-		for _, cli := range clis {
-			cli.Close()
-		}
-		putCli.Close()
-	}()
+	r, watchers, streams, clis, putCli, closeAll := watchCell(c, base)
+	defer closeAll()
 	epoch := time.Now()
 	type watcherStats struct {
 		lat      []time.Duration
@@ -951,21 +960,8 @@ func runWatchLatency(c config, base result, errs *errorLog) result {
 // delivery is summarised too (event_*). Events missing after 30 s count as
 // errors.
 func runWatchFanout(c config, base result, errs *errorLog) result {
-	r := base
-	watchers := c.clients
-	streams := c.streams
-	if streams <= 0 || streams > watchers {
-		streams = watchers
-	}
-	r.Watchers, r.Streams = watchers, streams
-	clis := dialAll(c, c.conns)
-	putCli := dialAll(c, 1)[0]
-	defer func() {
-		for _, cli := range clis {
-			cli.Close()
-		}
-		putCli.Close()
-	}()
+	r, watchers, streams, clis, putCli, closeAll := watchCell(c, base)
+	defer closeAll()
 	total := int(c.total)
 	if total <= 0 {
 		total = 20

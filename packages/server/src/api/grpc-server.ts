@@ -50,14 +50,3 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.S
   server.addService(ClusterService, learnerGuard(s, clusterService(s)));
   return server;
 }
-
-/** Binds host:port (port 0 picks a free one) and resolves with the bound port. */
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(err);
-      else resolve(bound);
-    });
-  });
-}

@@ -30,9 +30,6 @@ export function computeClusterId(memberIds: readonly bigint[]): bigint {
   return createHash('sha1').update(b).digest().readBigUInt64BE(0);
 }
 
-/** etcd's types.ID String(): lowercase hex without padding. */
-export const formatId = (id: bigint): string => id.toString(16);
-
 /** A member as stored in the backend's members bucket (key: the ID in 16 hex digits). */
 interface StoredMember {
   readonly id: string;

@@ -12,7 +12,7 @@
  */
 import type { Backend, WriteTx } from '../backend/backend.js';
 import { ConfChangeType, type ConfChange } from '../raft/types.js';
-import { computeClusterId, decodeMember, encodeMember, memberKey, type Member } from './member.js';
+import { decodeMember, encodeMember, memberKey, type Member } from './member.js';
 
 /** etcd's maxLearners. */
 export const MAX_LEARNERS = 1;
@@ -69,11 +69,7 @@ export class RaftCluster {
   private readonly removed = new Set<bigint>();
 
   /** Loads the membership persisted in the backend. */
-  constructor(
-    backend: Backend,
-    readonly localId: bigint,
-    private cid: bigint,
-  ) {
+  constructor(backend: Backend) {
     for (const [, v] of backend.range('members', Buffer.alloc(0))) {
       const m = decodeMember(v);
       this.members.set(m.id, m);
@@ -81,10 +77,6 @@ export class RaftCluster {
     for (const [k] of backend.range('members_removed', Buffer.alloc(0))) {
       this.removed.add(BigInt(`0x${Buffer.from(k).toString('latin1')}`));
     }
-  }
-
-  get clusterId(): bigint {
-    return this.cid;
   }
 
   member(id: bigint): Member | undefined {
@@ -102,10 +94,6 @@ export class RaftCluster {
 
   get size(): number {
     return this.members.size;
-  }
-
-  voters(): Member[] {
-    return this.list().filter((m) => !m.isLearner);
   }
 
   /** etcd's ValidateConfigurationChange, against the membership as applied so far. */
@@ -170,11 +158,6 @@ export class RaftCluster {
     const m = this.members.get(id);
     if (m === undefined) return;
     this.put(tx, { ...m, name, clientURLs });
-  }
-
-  /** The cluster ID of a new cluster follows from its initial members. */
-  static clusterIdOf(members: readonly Member[]): bigint {
-    return computeClusterId(members.map((m) => m.id));
   }
 
   private put(tx: WriteTx, m: Member): void {

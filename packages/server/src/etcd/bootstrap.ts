@@ -88,9 +88,9 @@ function initialMembers(cfg: BootstrapConfig): Member[] {
   });
 }
 
-/** The context of a bootstrap AddNode change: the member itself. */
-export function memberContext(m: Member): Buffer {
-  return encodeConfChangeContext({ member: m, isPromote: false });
+/** The peers raft bootstraps with: one AddNode change per member, carrying the member. */
+function bootstrapPeersOf(members: readonly Member[]): Peer[] {
+  return members.map((m) => ({ id: m.id, context: encodeConfChangeContext({ member: m, isPromote: false }) }));
 }
 
 function newMember(cfg: BootstrapConfig): { memberId: bigint; clusterId: bigint; members: Member[] } {
@@ -143,7 +143,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
       storage,
       snapshotter: undefined,
       snapshot: undefined,
-      bootstrapPeers: members.map((m) => ({ id: m.id, context: memberContext(m) })),
+      bootstrapPeers: bootstrapPeersOf(members),
       initialMembers: members,
     };
   }
@@ -172,7 +172,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
       storage,
       snapshotter,
       snapshot,
-      bootstrapPeers: empty ? members.map((m) => ({ id: m.id, context: memberContext(m) })) : undefined,
+      bootstrapPeers: empty ? bootstrapPeersOf(members) : undefined,
       initialMembers: members,
     };
   }
@@ -191,7 +191,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
     snapshotter,
     snapshot: undefined,
     // A joining member starts with an empty log; the leader sends it a snapshot and the log.
-    bootstrapPeers: joining ? undefined : members.map((m) => ({ id: m.id, context: memberContext(m) })),
+    bootstrapPeers: joining ? undefined : bootstrapPeersOf(members),
     initialMembers: members,
   };
 }

@@ -48,9 +48,7 @@ export interface EtcdServerConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTicks: number;
   readonly maxRequestBytes: number;
-  readonly maxTxnOps: number;
   readonly preVote: boolean;
-  readonly clientUrls: readonly string[];
   /** Applied entries between snapshots (etcd's --snapshot-count). */
   readonly snapshotCount: number;
   /** This member's advertised peer URLs. */
@@ -155,7 +153,7 @@ export class EtcdServer {
     this.snapshotter = boot.snapshotter;
     this.snapshotIndex = boot.snapshot?.metadata.index ?? 0;
     if (boot.snapshot !== undefined) this.confState = boot.snapshot.metadata.confState;
-    this.cluster = new RaftCluster(boot.backend, boot.memberId, boot.clusterId);
+    this.cluster = new RaftCluster(boot.backend);
     this.transport = new PeerTransport({
       memberId: boot.memberId,
       clusterId: boot.clusterId,
@@ -425,18 +423,21 @@ export class EtcdServer {
     if (data.length > this.cfg.maxRequestBytes) throw etcdError('REQUEST_TOO_LARGE');
     // Like etcd, a proposal made without a leader waits for one, within the request timeout.
     if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
+    return this.proposeAndWait(id, () => this.raftNode.propose(data));
+  }
+
+  /**
+   * Registers id, proposes, and waits for the apply of the entry carrying id;
+   * a timeout leaves the entry to be applied, or not, later.
+   */
+  private async proposeAndWait(id: bigint, propose: () => void): Promise<unknown> {
     const result = this.wait.register(id, Date.now() + this.requestTimeoutMs);
     try {
-      this.raftNode.propose(data);
+      propose();
     } catch (err) {
       this.wait.trigger(id, {});
       throw toEtcdError(err);
     }
-    return this.awaitResult(id, result);
-  }
-
-  /** Waits for the apply of a proposal; a timeout leaves it to be applied, or not, later. */
-  private async awaitResult(_id: bigint, result: Promise<ApplyResult>): Promise<unknown> {
     const res = await result;
     if (res.timedOut === true) throw etcdError(this.lead === 0n ? 'NO_LEADER' : 'TIMEOUT');
     if (res.err !== undefined) throw toEtcdError(res.err);
@@ -699,14 +700,7 @@ export class EtcdServer {
     this.assertServing();
     if (this.lead === 0n) await this.waitLeader(this.requestTimeoutMs);
     const id = this.reqIds.next();
-    const result = this.wait.register(id, Date.now() + this.requestTimeoutMs);
-    try {
-      this.raftNode.proposeConfChange({ ...cc, id });
-    } catch (err) {
-      this.wait.trigger(id, {});
-      throw toEtcdError(err);
-    }
-    return (await this.awaitResult(id, result)) as Member[];
+    return (await this.proposeAndWait(id, () => this.raftNode.proposeConfChange({ ...cc, id }))) as Member[];
   }
 
   // ---- snapshots between members ----
@@ -807,7 +801,7 @@ export class EtcdServer {
     // Watchers stay: they catch up from the installed store, as in etcd.
     this.watchable.restore(this.kv);
     this.applier = new ApplierV3(this.kv, this.lessor);
-    this.cluster = new RaftCluster(this.backend, this.memberId, this.clusterId);
+    this.cluster = new RaftCluster(this.backend);
     this.confState = snap.metadata.confState;
     this.confHistory = [{ index, conf: snap.metadata.confState }];
     this.snapshotIndex = index;
