@@ -1,0 +1,144 @@
+import * as grpc from '@grpc/grpc-js';
+import pRetry, { AbortError as StopRetrying } from 'p-retry';
+import type { EndpointPool } from './balancer/endpoint-pool.js';
+import type { Endpoint } from './balancer/endpoint.js';
+import { deadlineOf, type CallOptions } from './call-options.js';
+import {
+  AbortedError,
+  ClientClosedError,
+  DeadlineExceededError,
+  fromStatus,
+  TransportError,
+  type EtcdClientError,
+} from './errors.js';
+import { DEFAULT_RETRY, isRetryable, type RetryKind, type RetryPolicy } from './retry.js';
+import type { TokenSource } from './token-source.js';
+
+/** Issues one unary call on an endpoint (the shape of every generated client method). */
+export type UnaryIssuer<Res> = (
+  endpoint: Endpoint,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
+
+export interface RpcOptions {
+  readonly callTimeoutMs: number;
+  /** Longest wait for a connection to one endpoint before trying the next. */
+  readonly dialTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  /** Adds `hasleader: true` to stream metadata (the member refuses streams while it has no leader). */
+  readonly requireLeader: boolean;
+}
+
+/**
+ * Sends requests: picks an endpoint, waits for its connection, attaches the
+ * auth token, applies the deadline and the caller's AbortSignal, maps the
+ * status to a typed error, and retries as `RetryKind` allows.
+ */
+export class Rpc {
+  private closed = false;
+
+  constructor(
+    readonly pool: EndpointPool,
+    readonly opts: RpcOptions,
+    private readonly tokens: TokenSource | undefined,
+  ) {}
+
+  /** Metadata for a call or stream: the auth token, and `hasleader` for streams when required. */
+  async metadata(stream: boolean, signal?: AbortSignal, anonymous = false): Promise<grpc.Metadata> {
+    const md = new grpc.Metadata();
+    if (stream && this.opts.requireLeader) md.set('hasleader', 'true');
+    if (anonymous) return md;
+    const token = await this.tokens?.token(this, signal);
+    if (token !== undefined) md.set('token', token);
+    return md;
+  }
+
+  /** Drops a token the server refused, so that the next call authenticates again. */
+  invalidateToken(md: grpc.Metadata): void {
+    const t = md.get('token')[0];
+    if (typeof t === 'string') this.tokens?.invalidate(t);
+  }
+
+  /**
+   * One unary request with retries. `issue` is called once per attempt, with
+   * a freshly picked endpoint.
+   */
+  unary<Res>(
+    kind: RetryKind,
+    opts: CallOptions | undefined,
+    issue: UnaryIssuer<Res>,
+    how?: { readonly anonymous?: boolean },
+  ): Promise<Res> {
+    const deadline = deadlineOf(opts, this.opts.callTimeoutMs);
+    const signal = opts?.signal;
+    const policy = { ...DEFAULT_RETRY, ...this.opts.retry };
+    let last: Endpoint | undefined;
+    const attempt = async (): Promise<Res> => {
+      if (this.closed) throw new StopRetrying(new ClientClosedError());
+      if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
+      if (Date.now() >= deadline) throw new DeadlineExceededError('etcd call deadline exceeded before sending', false);
+      const ep = this.pool.pick(last);
+      last = ep;
+      const ready = await ep.waitReady(Math.min(deadline, Date.now() + this.opts.dialTimeoutMs), signal);
+      if (!ready) {
+        if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
+        ep.markUnhealthy();
+        throw new TransportError(grpc.status.UNAVAILABLE, 'connection not ready', ep.address, false);
+      }
+      const md = await this.metadata(false, signal, how?.anonymous === true);
+      return await this.send(ep, md, deadline, signal, issue);
+    };
+    return pRetry(attempt, {
+      retries: policy.retries,
+      minTimeout: policy.minDelayMs,
+      maxTimeout: policy.maxDelayMs,
+      randomize: true,
+      shouldRetry: ({ error }) =>
+        !this.closed && !signal?.aborted && Date.now() + policy.minDelayMs < deadline && isRetryable(kind, error),
+    });
+  }
+
+  /** One attempt on one endpoint. Rejects with an EtcdClientError. */
+  private send<Res>(
+    ep: Endpoint,
+    md: grpc.Metadata,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    issue: UnaryIssuer<Res>,
+  ): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      let settled = false;
+      const onAbort = (): void => {
+        if (settled) return;
+        settled = true;
+        call.cancel();
+        reject(new AbortedError('etcd call aborted', true, { cause: signal?.reason }));
+      };
+      const call = issue(ep, md, { deadline }, (err, res) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (settled) return;
+        settled = true;
+        if (err) {
+          const e: EtcdClientError = fromStatus(err.code, err.details, ep.address, true);
+          if (e instanceof TransportError && e.transient) ep.markUnhealthy();
+          if ('reauth' in e && e.reauth) this.invalidateToken(md);
+          reject(e);
+        } else {
+          ep.markHealthy();
+          resolve(res as Res);
+        }
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
