@@ -14,3 +14,7 @@ export { spawnCluster, memberSpecs, initialClusterOf } from './cluster.js';
 export type { Cluster, ClusterMemberSpec } from './cluster.js';
 export { adminClient } from './admin-client.js';
 export type { AdminClient } from './admin-client.js';
+export { startTcpProxy } from './tcp-proxy.js';
+export type { TcpProxy, TcpProxyOptions } from './tcp-proxy.js';
+export { targetKind, externalEndpoints, useTarget, useTargetCluster } from './target.js';
+export type { Target as ServerTarget, TargetCluster } from './target.js';

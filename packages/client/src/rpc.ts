@@ -8,6 +8,7 @@ import {
   ClientClosedError,
   DeadlineExceededError,
   fromStatus,
+  isEtcdError,
   TransportError,
   type EtcdClientError,
 } from './errors.js';
@@ -29,6 +30,16 @@ export interface RpcOptions {
   readonly retry: RetryPolicy;
   /** Adds `hasleader: true` to stream metadata (the member refuses streams while it has no leader). */
   readonly requireLeader: boolean;
+}
+
+/** How one unary call is sent, beyond its retry kind and call options. */
+export interface UnaryHow {
+  /** No auth token (Authenticate itself). */
+  readonly anonymous?: boolean;
+  /** Every attempt goes to this endpoint (Status, Defragment, ... of one member). */
+  readonly endpoint?: Endpoint;
+  /** Stops retrying on errors it returns true for, even retryable ones. */
+  readonly giveUp?: (err: unknown) => boolean;
 }
 
 /**
@@ -55,10 +66,19 @@ export class Rpc {
     return md;
   }
 
-  /** Drops a token the server refused, so that the next call authenticates again. */
+  /** Drops a token the server refused (or the lack of one), so that the next call authenticates again. */
   invalidateToken(md: grpc.Metadata): void {
     const t = md.get('token')[0];
-    if (typeof t === 'string') this.tokens?.invalidate(t);
+    this.tokens?.invalidate(typeof t === 'string' ? t : undefined);
+  }
+
+  /**
+   * Whether err says the request carried no user while this client has
+   * credentials: auth was enabled after the client last authenticated (etcd's
+   * clients authenticate again on "user name is empty").
+   */
+  needsToken(err: unknown): boolean {
+    return this.tokens !== undefined && isEtcdError(err, 'USER_EMPTY');
   }
 
   /**
@@ -69,17 +89,21 @@ export class Rpc {
     kind: RetryKind,
     opts: CallOptions | undefined,
     issue: UnaryIssuer<Res>,
-    how?: { readonly anonymous?: boolean },
+    how?: UnaryHow,
   ): Promise<Res> {
     const deadline = deadlineOf(opts, this.opts.callTimeoutMs);
     const signal = opts?.signal;
     const policy = { ...DEFAULT_RETRY, ...this.opts.retry };
     let last: Endpoint | undefined;
+    let lastError: unknown;
     const attempt = async (): Promise<Res> => {
       if (this.closed) throw new StopRetrying(new ClientClosedError());
       if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
-      if (Date.now() >= deadline) throw new DeadlineExceededError('etcd call deadline exceeded before sending', false);
-      const ep = this.pool.pick(last);
+      if (Date.now() >= deadline) {
+        // The cause is the failure that used up the budget (e.g. the member's own error).
+        throw new DeadlineExceededError('etcd call deadline exceeded before sending', false, { cause: lastError });
+      }
+      const ep = how?.endpoint ?? this.pool.pick(last);
       last = ep;
       const ready = await ep.waitReady(Math.min(deadline, Date.now() + this.opts.dialTimeoutMs), signal);
       if (!ready) {
@@ -95,8 +119,16 @@ export class Rpc {
       minTimeout: policy.minDelayMs,
       maxTimeout: policy.maxDelayMs,
       randomize: true,
-      shouldRetry: ({ error }) =>
-        !this.closed && !signal?.aborted && Date.now() + policy.minDelayMs < deadline && isRetryable(kind, error),
+      shouldRetry: ({ error }) => {
+        lastError = error;
+        return (
+          !this.closed &&
+          !signal?.aborted &&
+          Date.now() + policy.minDelayMs < deadline &&
+          (isRetryable(kind, error) || this.needsToken(error)) &&
+          how?.giveUp?.(error) !== true
+        );
+      },
     });
   }
 
@@ -123,7 +155,7 @@ export class Rpc {
         if (err) {
           const e: EtcdClientError = fromStatus(err.code, err.details, ep.address, true);
           if (e instanceof TransportError && e.transient) ep.markUnhealthy();
-          if ('reauth' in e && e.reauth) this.invalidateToken(md);
+          if (('reauth' in e && e.reauth) || this.needsToken(e)) this.invalidateToken(md);
           reject(e);
         } else {
           ep.markHealthy();

@@ -1,4 +1,4 @@
-import type { etcdserverpb } from '@etcd-ts/api';
+import { isEtcdError, type etcdserverpb } from '@etcd-ts/api';
 import type { Rpc } from './rpc.js';
 
 /** Username and password for etcd's auth (Authenticate → token on every request). */
@@ -17,16 +17,17 @@ export interface Credentials {
  * was refused, or when fetching it failed.
  */
 export class TokenSource {
-  private current: Promise<string> | undefined;
-  private settled: string | undefined;
+  /** Resolves to the token, or to undefined when the server has auth disabled (no token is sent). */
+  private current: Promise<string | undefined> | undefined;
+  private settled: string | undefined | null = null;
 
   constructor(private readonly credentials: Credentials) {}
 
-  token(rpc: Rpc, signal?: AbortSignal): Promise<string> {
+  token(rpc: Rpc, signal?: AbortSignal): Promise<string | undefined> {
     if (!this.current) {
       const fetching = this.authenticate(rpc, signal);
       this.current = fetching;
-      this.settled = undefined;
+      this.settled = null;
       fetching.then(
         (t) => {
           if (this.current === fetching) this.settled = t;
@@ -39,22 +40,29 @@ export class TokenSource {
     return this.current;
   }
 
-  /** Forgets `token` if it is the current one, so the next request authenticates again. */
-  invalidate(token: string): void {
+  /**
+   * Forgets `token` (undefined: the absence of a token, auth having been
+   * disabled) if it is the current one, so the next request authenticates again.
+   */
+  invalidate(token: string | undefined): void {
     if (this.settled === token) {
       this.current = undefined;
-      this.settled = undefined;
+      this.settled = null;
     }
   }
 
-  private async authenticate(rpc: Rpc, signal?: AbortSignal): Promise<string> {
+  private async authenticate(rpc: Rpc, signal?: AbortSignal): Promise<string | undefined> {
+    // With auth disabled, etcd refuses Authenticate; requests then go without a token, as etcd's clients do.
     const res = await rpc.unary<etcdserverpb.AuthenticateResponse>(
       'idempotent',
       signal ? { signal } : undefined,
       (ep, _md, opts, cb) =>
         ep.auth.authenticate({ name: this.credentials.username, password: this.credentials.password }, opts, cb),
       { anonymous: true },
-    );
-    return res.token;
+    ).catch((err: unknown) => {
+      if (isEtcdError(err, 'AUTH_NOT_ENABLED')) return undefined;
+      throw err;
+    });
+    return res?.token;
   }
 }

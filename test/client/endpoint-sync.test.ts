@@ -1,0 +1,121 @@
+// EndpointSync: a client given one member of a 3-member cluster discovers
+// the others from MemberList, and keeps working once that member is gone.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { etcdserverpb } from '@etcd-ts/api';
+import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
+import type { Member } from '../../packages/client/src/cluster.js';
+import { clientEndpointsOf, EndpointSync } from '../../packages/client/src/endpoint-sync.js';
+import { ClientClosedError } from '../../packages/client/src/errors.js';
+import { Rpc } from '../../packages/client/src/rpc.js';
+import { waitFor } from '../harness/index.js';
+import { useTargetCluster, type TargetCluster } from '../harness/target.js';
+
+const member = (id: bigint, over: Partial<Member> = {}): Member => ({
+  id,
+  name: `m${id}`,
+  peerUrls: [`http://127.0.0.1:${2380 + Number(id)}`],
+  clientUrls: [`http://127.0.0.1:${2379 + Number(id) * 10}`],
+  isLearner: false,
+  ...over,
+});
+
+test('clientEndpointsOf: started voting members only, URLs of the client scheme preferred', () => {
+  const members = [
+    member(1n),
+    member(2n, { isLearner: true }),
+    member(3n, { name: '', clientUrls: [] }),
+    member(4n, { clientUrls: ['https://127.0.0.1:4000', 'http://127.0.0.1:4001', 'unix://sock'] }),
+  ];
+  assert.equal(clientEndpointsOf(members, false), ['http://127.0.0.1:2389', 'http://127.0.0.1:4001']);
+  assert.equal(clientEndpointsOf(members, true), ['https://127.0.0.1:4000']);
+  assert.equal(clientEndpointsOf([member(5n, { isLearner: true })], false), []);
+});
+
+let cluster: TargetCluster;
+const closers: (() => void)[] = [];
+
+function connect(endpoints: readonly string[]): { rpc: Rpc; pool: EndpointPool } {
+  const pool = new EndpointPool(endpoints, { maxMessageBytes: 64 << 20 });
+  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 1_000, retry: {}, requireLeader: true }, undefined);
+  closers.push(() => {
+    rpc.close();
+    pool.close();
+  });
+  return { rpc, pool };
+}
+
+const put = (rpc: Rpc, key: string, value: string): Promise<etcdserverpb.PutResponse> =>
+  rpc.unary('mutation', undefined, (ep, md, o, cb) => ep.kv.put({ key, value }, md, o, cb));
+
+const get = async (rpc: Rpc, key: string): Promise<string | undefined> => {
+  const res = await rpc.unary<etcdserverpb.RangeResponse>('idempotent', undefined, (ep, md, o, cb) =>
+    ep.kv.range({ key }, md, o, cb),
+  );
+  return res.kvs[0]?.value.toString();
+};
+
+test.before(async () => {
+  cluster = await useTargetCluster(3);
+});
+
+test.after(async () => {
+  for (const close of closers) close();
+  await cluster?.dispose();
+});
+
+test('syncNow replaces the endpoint list with every member; concurrent calls share one sync', async () => {
+  const { rpc, pool } = connect([cluster.endpoints[0] as string]);
+  const sync = new EndpointSync(rpc, 0);
+  try {
+    const [a, b] = await Promise.all([sync.syncNow(), sync.syncNow()]);
+    assert.equal([...(a ?? [])].sort(), [...cluster.endpoints].sort());
+    assert.is(a, b, 'one sync for both callers');
+    assert.equal([...pool.addresses].sort(), [...cluster.endpoints].sort());
+  } finally {
+    sync.close();
+  }
+  const closed = await sync.syncNow().catch((e: unknown) => e);
+  assert.instance(closed, ClientClosedError);
+});
+
+test('a failed sync leaves the list unchanged', async () => {
+  const { rpc, pool } = connect(['127.0.0.1:1']);
+  const sync = new EndpointSync(rpc, 0);
+  try {
+    const err = await sync.syncNow({ timeoutMs: 1_500 }).catch((e: unknown) => e);
+    assert.instance(err, Error);
+    assert.equal(pool.addresses, ['127.0.0.1:1']);
+  } finally {
+    sync.close();
+  }
+});
+
+test('given one member, the client discovers all three and survives losing that member', async () => {
+  const first = cluster.endpoints[0] as string;
+  const { rpc, pool } = connect([first]);
+  const sync = new EndpointSync(rpc, 200);
+  try {
+    await waitFor(() => pool.addresses.length === 3, { timeoutMs: 10_000, what: 'the periodic sync to find 3 members' });
+    assert.equal([...pool.addresses].sort(), [...cluster.endpoints].sort());
+    await put(rpc, 'sync/before', 'one');
+
+    const victim = cluster.members.find((mb) => mb.endpoint === first);
+    assert.ok(victim);
+    await victim.kill9();
+    // Reads first: one that lands on the dead connection is retried elsewhere
+    // (a write sent on it could not be, its outcome being unknown).
+    for (let i = 0; i < 3; i++) assert.is(await get(rpc, 'sync/before'), 'one');
+    for (let i = 0; i < 10; i++) {
+      await put(rpc, `sync/after/${i}`, String(i));
+      assert.is(await get(rpc, `sync/after/${i}`), String(i));
+    }
+    assert.is(await get(rpc, 'sync/before'), 'one');
+    // Syncing goes on through the surviving members (the killed one is still a member).
+    assert.equal([...(await sync.syncNow())].sort(), [...cluster.endpoints].sort());
+  } finally {
+    sync.close();
+  }
+});
+
+test.run();
