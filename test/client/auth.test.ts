@@ -8,11 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { etcdserverpb } from '@etcd-ts/api';
-import { AuthClient } from '../../packages/client/src/auth.js';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { EtcdError, type EtcdClientError } from '../../packages/client/src/errors.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
-import { TokenSource, type Credentials } from '../../packages/client/src/token-source.js';
+import { AuthClient } from '@etcd-ts/client';
+import { EndpointPool } from '@etcd-ts/client';
+import { EtcdError, type EtcdClientError } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
+import { TokenSource, type Credentials } from '@etcd-ts/client';
 import { spawnEtcd, type ServerHandle } from '../harness/index.js';
 import { externalEndpoints, targetKind } from '../harness/target.js';
 

@@ -2,11 +2,11 @@
 // removing a learner that never starts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { ClusterClient, isStarted, type Member } from '../../packages/client/src/cluster.js';
-import { EtcdError, type EtcdClientError } from '../../packages/client/src/errors.js';
-import { MaintenanceClient } from '../../packages/client/src/maintenance.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
+import { EndpointPool } from '@etcd-ts/client';
+import { ClusterClient, isStarted, type Member } from '@etcd-ts/client';
+import { EtcdError, type EtcdClientError } from '@etcd-ts/client';
+import { MaintenanceClient } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
 import { freePorts, waitFor } from '../harness/index.js';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
 

@@ -3,11 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import type { Member } from '../../packages/client/src/cluster.js';
-import { clientEndpointsOf, EndpointSync } from '../../packages/client/src/endpoint-sync.js';
-import { ClientClosedError } from '../../packages/client/src/errors.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
+import { EndpointPool } from '@etcd-ts/client';
+import type { Member } from '@etcd-ts/client';
+import { clientEndpointsOf, EndpointSync } from '@etcd-ts/client';
+import { ClientClosedError } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
 import { waitFor } from '../harness/index.js';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
 

@@ -2,7 +2,7 @@
 // the member it is connected to is killed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client, hasRetryFacts } from '../../packages/client/src/index.js';
+import { Client, hasRetryFacts } from '@etcd-ts/client';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
 import { waitFor } from '../harness/index.js';
 

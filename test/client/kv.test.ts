@@ -8,7 +8,7 @@ import {
   op,
   rangeKvs,
   type EtcdClientError,
-} from '../../packages/client/src/index.js';
+} from '@etcd-ts/client';
 import { useTarget, type Target } from '../harness/target.js';
 
 let target: Target;

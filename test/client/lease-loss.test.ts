@@ -8,9 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { LeaseClient, type KeepAliveAck, type Lease } from '../../packages/client/src/lease/index.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
+import { EndpointPool } from '@etcd-ts/client';
+import { LeaseClient, type KeepAliveAck, type Lease } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
 import { waitFor, withTimeout } from '../harness/index.js';
 import { useTarget, useTargetCluster, type Target, type TargetCluster } from '../harness/target.js';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';

@@ -4,10 +4,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { ClientClosedError, isEtcdError, LeaseLostError } from '../../packages/client/src/errors.js';
-import { LeaseClient, type Lease } from '../../packages/client/src/lease/index.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
+import { EndpointPool } from '@etcd-ts/client';
+import { ClientClosedError, isEtcdError, LeaseLostError } from '@etcd-ts/client';
+import { LeaseClient, type Lease } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
 import { waitFor, withTimeout } from '../harness/index.js';
 import { useTarget, type Target } from '../harness/target.js';
 

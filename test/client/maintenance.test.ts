@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcCode, type etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { EtcdError, TransportError, type EtcdClientError } from '../../packages/client/src/errors.js';
-import { MaintenanceClient } from '../../packages/client/src/maintenance.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
+import { EndpointPool } from '@etcd-ts/client';
+import { EtcdError, TransportError, type EtcdClientError } from '@etcd-ts/client';
+import { MaintenanceClient } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
 import { waitFor } from '../harness/index.js';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
 

@@ -8,11 +8,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { mvccpb } from '@etcd-ts/api';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { EtcdError, WatchCanceledError } from '../../packages/client/src/errors.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
-import { TokenSource, type Credentials } from '../../packages/client/src/token-source.js';
-import { Watch } from '../../packages/client/src/watch/index.js';
+import { EndpointPool } from '@etcd-ts/client';
+import { EtcdError, WatchCanceledError } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
+import { TokenSource, type Credentials } from '@etcd-ts/client';
+import { Watch } from '@etcd-ts/client';
 import { runEtcdctl, spawnEtcd, withTimeout, type ServerHandle } from '../harness/index.js';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
 

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mvccpb, prefixEnd } from '@etcd-ts/api';
-import { EndpointPool } from '../../packages/client/src/balancer/endpoint-pool.js';
-import { AbortedError, ClientClosedError, WatchCompactedError } from '../../packages/client/src/errors.js';
-import { Rpc } from '../../packages/client/src/rpc.js';
-import { Watch, type Watcher, type WatchResponse } from '../../packages/client/src/watch/index.js';
+import { EndpointPool } from '@etcd-ts/client';
+import { AbortedError, ClientClosedError, WatchCompactedError } from '@etcd-ts/client';
+import { Rpc } from '@etcd-ts/client';
+import { Watch, type Watcher, type WatchResponse } from '@etcd-ts/client';
 import { kvClient, waitFor, withTimeout, type KvClient } from '../harness/index.js';
 import { useTarget, type Target } from '../harness/target.js';
 import { openWatchStream } from '../harness/watch-client.js';

@@ -3,7 +3,7 @@
 // every failure says truthfully whether the write may have been applied.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client, hasRetryFacts, op } from '../../packages/client/src/index.js';
+import { Client, hasRetryFacts, op } from '@etcd-ts/client';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
 import { useTarget, type Target } from '../harness/target.js';
 import { kvClient } from '../harness/index.js';

@@ -44,5 +44,10 @@ export * from './lease/index.js';
 export * from './cluster.js';
 export * from './maintenance.js';
 export * from './auth.js';
-export { EndpointSync } from './endpoint-sync.js';
+export * from './endpoint-sync.js';
 export type { mvccpb, etcdserverpb } from '@etcd-ts/api';
+// Building blocks, for layering other services on the client's connections.
+export { EndpointPool, type EndpointPoolOptions } from './balancer/endpoint-pool.js';
+export { Endpoint, parseEndpoint } from './balancer/endpoint.js';
+export { Rpc, type RpcOptions, type UnaryHow, type UnaryIssuer } from './rpc.js';
+export { TokenSource } from './token-source.js';
