@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import pRetry, { AbortError as StopRetrying } from 'p-retry';
 import type { EndpointPool } from './balancer/endpoint-pool.js';
 import type { Endpoint } from './balancer/endpoint.js';
-import { deadlineOf, type CallOptions } from './call-options.js';
+import { deadlineOf, sleep, type CallOptions } from './call-options.js';
 import {
   AbortedError,
   ClientClosedError,
@@ -93,7 +93,6 @@ export class Rpc {
   ): Promise<Res> {
     const deadline = deadlineOf(opts, this.opts.callTimeoutMs);
     const signal = opts?.signal;
-    const policy = { ...DEFAULT_RETRY, ...this.opts.retry };
     let last: Endpoint | undefined;
     let lastError: unknown;
     const attempt = async (): Promise<Res> => {
@@ -105,30 +104,42 @@ export class Rpc {
       }
       const ep = how?.endpoint ?? this.pool.pick(last);
       last = ep;
-      const ready = await ep.waitReady(Math.min(deadline, Date.now() + this.opts.dialTimeoutMs), signal);
-      if (!ready) {
-        if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
-        ep.markUnhealthy();
-        throw new TransportError(grpc.status.UNAVAILABLE, 'connection not ready', ep.address, false);
+      if (!ep.ready) {
+        const ready = await ep.waitReady(Math.min(deadline, Date.now() + this.opts.dialTimeoutMs), signal);
+        if (!ready) {
+          if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
+          ep.markUnhealthy();
+          throw new TransportError(grpc.status.UNAVAILABLE, 'connection not ready', ep.address, false);
+        }
       }
-      const md = await this.metadata(false, signal, how?.anonymous === true);
+      const md = this.tokens ? await this.metadata(false, signal, how?.anonymous === true) : new grpc.Metadata();
       return await this.send(ep, md, deadline, signal, issue);
     };
-    return pRetry(attempt, {
-      retries: policy.retries,
-      minTimeout: policy.minDelayMs,
-      maxTimeout: policy.maxDelayMs,
-      randomize: true,
-      shouldRetry: ({ error }) => {
-        lastError = error;
-        return (
-          !this.closed &&
-          !signal?.aborted &&
-          Date.now() + policy.minDelayMs < deadline &&
-          (isRetryable(kind, error) || this.needsToken(error)) &&
-          how?.giveUp?.(error) !== true
-        );
-      },
+    const policy = { ...DEFAULT_RETRY, ...this.opts.retry };
+    const again = (error: unknown): boolean => {
+      lastError = error;
+      return (
+        !this.closed &&
+        !signal?.aborted &&
+        Date.now() + policy.minDelayMs < deadline &&
+        (isRetryable(kind, error) || this.needsToken(error)) &&
+        how?.giveUp?.(error) !== true
+      );
+    };
+    // The first attempt goes out directly; p-retry (and its per-call set-up) only after a retryable failure.
+    return attempt().catch(async (error: unknown) => {
+      if (error instanceof StopRetrying) throw error.originalError;
+      if (policy.retries <= 0 || !again(error)) throw error;
+      await sleep(policy.minDelayMs, signal).catch(() => {
+        throw new AbortedError('etcd call aborted', false, { cause: signal?.reason });
+      });
+      return pRetry(attempt, {
+        retries: policy.retries - 1,
+        minTimeout: policy.minDelayMs,
+        maxTimeout: policy.maxDelayMs,
+        randomize: true,
+        shouldRetry: ({ error: e }) => again(e),
+      });
     });
   }
 

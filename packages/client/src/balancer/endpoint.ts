@@ -110,6 +110,11 @@ export class Endpoint {
     this.auth = new Auth(address, creds, shared);
   }
 
+  /** Whether the channel has a connection up right now (no wait). */
+  get ready(): boolean {
+    return this.channel.getConnectivityState(false) === grpc.connectivityState.READY;
+  }
+
   get healthy(): boolean {
     return this.unhealthyUntil <= Date.now();
   }
