@@ -36,8 +36,8 @@ function connect(endpoint: string, credentials?: Credentials): Conn {
   if (credentials) {
     source = new TokenSource(credentials);
     const original = source.token.bind(source);
-    source.token = async (rpc, signal) => {
-      const t = await original(rpc, signal);
+    source.token = async (authenticate, signal) => {
+      const t = await original(authenticate, signal);
       if (t !== undefined && tokens[tokens.length - 1] !== t) tokens.push(t);
       return t;
     };

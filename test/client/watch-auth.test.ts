@@ -29,8 +29,8 @@ function connect(credentials: Credentials): { watch: Watch; rpc: Rpc; tokens: st
   const source = new TokenSource(credentials);
   const tokens: string[] = [];
   const original = source.token.bind(source);
-  source.token = async (rpc, signal) => {
-    const t = await original(rpc, signal);
+  source.token = async (authenticate, signal) => {
+    const t = await original(authenticate, signal);
     if (t !== undefined && tokens[tokens.length - 1] !== t) tokens.push(t);
     return t;
   };

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { etcdserverpb } from '@etcd-ts/api';
 import pRetry, { AbortError as StopRetrying } from 'p-retry';
 import type { EndpointPool } from './balancer/endpoint-pool.js';
 import type { Endpoint } from './balancer/endpoint.js';
@@ -13,7 +14,7 @@ import {
   type EtcdClientError,
 } from './errors.js';
 import { DEFAULT_RETRY, isRetryable, type RetryKind, type RetryPolicy } from './retry.js';
-import type { TokenSource } from './token-source.js';
+import type { Credentials, TokenSource } from './token-source.js';
 
 /** Issues one unary call on an endpoint (the shape of every generated client method). */
 export type UnaryIssuer<Res> = (
@@ -56,12 +57,31 @@ export class Rpc {
     private readonly tokens: TokenSource | undefined,
   ) {}
 
+  /**
+   * Authenticate (without a token). With auth disabled etcd refuses it;
+   * requests then go without a token, as etcd's clients do.
+   */
+  private readonly authenticate = async (c: Credentials, signal?: AbortSignal): Promise<string | undefined> => {
+    try {
+      const res = await this.unary<etcdserverpb.AuthenticateResponse>(
+        'idempotent',
+        signal ? { signal } : undefined,
+        (ep, _md, opts, cb) => ep.auth.authenticate({ name: c.username, password: c.password }, opts, cb),
+        { anonymous: true },
+      );
+      return res.token;
+    } catch (err) {
+      if (isEtcdError(err, 'AUTH_NOT_ENABLED')) return undefined;
+      throw err;
+    }
+  };
+
   /** Metadata for a call or stream: the auth token, and `hasleader` for streams when required. */
   async metadata(stream: boolean, signal?: AbortSignal, anonymous = false): Promise<grpc.Metadata> {
     const md = new grpc.Metadata();
     if (stream && this.opts.requireLeader) md.set('hasleader', 'true');
     if (anonymous) return md;
-    const token = await this.tokens?.token(this, signal);
+    const token = await this.tokens?.token(this.authenticate, signal);
     if (token !== undefined) md.set('token', token);
     return md;
   }

@@ -1,11 +1,14 @@
-import { isEtcdError, type etcdserverpb } from '@etcd-ts/api';
-import type { Rpc } from './rpc.js';
-
 /** Username and password for etcd's auth (Authenticate → token on every request). */
 export interface Credentials {
   readonly username: string;
   readonly password: string;
 }
+
+/**
+ * Fetches a token for credentials (Authenticate, sent without a token).
+ * Resolves to undefined when the server has auth disabled.
+ */
+export type Authenticate = (credentials: Credentials, signal?: AbortSignal) => Promise<string | undefined>;
 
 /**
  * The current auth token, fetched with Authenticate on first use and again
@@ -21,11 +24,11 @@ export class TokenSource {
   private current: Promise<string | undefined> | undefined;
   private settled: string | undefined | null = null;
 
-  constructor(private readonly credentials: Credentials) {}
+  constructor(readonly credentials: Credentials) {}
 
-  token(rpc: Rpc, signal?: AbortSignal): Promise<string | undefined> {
+  token(authenticate: Authenticate, signal?: AbortSignal): Promise<string | undefined> {
     if (!this.current) {
-      const fetching = this.authenticate(rpc, signal);
+      const fetching = authenticate(this.credentials, signal);
       this.current = fetching;
       this.settled = null;
       fetching.then(
@@ -49,20 +52,5 @@ export class TokenSource {
       this.current = undefined;
       this.settled = null;
     }
-  }
-
-  private async authenticate(rpc: Rpc, signal?: AbortSignal): Promise<string | undefined> {
-    // With auth disabled, etcd refuses Authenticate; requests then go without a token, as etcd's clients do.
-    const res = await rpc.unary<etcdserverpb.AuthenticateResponse>(
-      'idempotent',
-      signal ? { signal } : undefined,
-      (ep, _md, opts, cb) =>
-        ep.auth.authenticate({ name: this.credentials.username, password: this.credentials.password }, opts, cb),
-      { anonymous: true },
-    ).catch((err: unknown) => {
-      if (isEtcdError(err, 'AUTH_NOT_ENABLED')) return undefined;
-      throw err;
-    });
-    return res?.token;
   }
 }

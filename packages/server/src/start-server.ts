@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { createGrpcServer } from './api/grpc-server.js';
+import { OpenStreams } from './api/open-streams.js';
 import { ETCD_CLUSTER_VERSION } from './config/version.js';
 import { createHttpHandler } from './http/create-http-handler.js';
 import type { HealthStatus } from './http/health-status.js';
@@ -69,6 +70,7 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     },
     log,
   );
+  const streams = new OpenStreams();
   const grpcServer: grpc.Server = createGrpcServer(server, {
     maxRequestBytes: cfg.maxRequestBytes,
     maxTxnOps: cfg.maxTxnOps,
@@ -77,7 +79,7 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     keepAliveIntervalMs: cfg.grpcKeepAliveIntervalMs,
     keepAliveTimeoutMs: cfg.grpcKeepAliveTimeoutMs,
     watchProgressNotifyIntervalMs: cfg.experimentalWatchProgressNotifyIntervalMs,
-  });
+  }, streams);
   const metrics = createServerMetrics();
   metrics.sample(metrics.hasLeader, () => (server.lead !== 0n ? 1 : 0));
   metrics.sample(metrics.isLeader, () => (server.isLeader ? 1 : 0));
@@ -176,8 +178,9 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       compactor?.stop();
-      // Watch streams never finish by themselves: end them so the graceful shutdown can complete.
+      // Watch and keep-alive streams never finish by themselves: end them so the graceful shutdown can complete.
       server.watchable.close();
+      streams.endAll();
       // Graceful first: in-flight calls finish; connections still open after a grace period are cut.
       await new Promise<void>((resolve) => {
         const grace = setTimeout(() => {

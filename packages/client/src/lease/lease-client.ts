@@ -4,7 +4,9 @@ import type { CallOptions } from '../call-options.js';
 import { ClientClosedError, isEtcdError, LeaseLostError } from '../errors.js';
 import type { Rpc } from '../rpc.js';
 import { KeepAliveStream } from './keep-alive-stream.js';
-import { Lease, loseLease, type LeaseHost } from './lease.js';
+import { Lease, loseLease, type LeaseHost, type LeaseTimeToLive, type TimeToLiveOptions } from './lease.js';
+
+export type { LeaseTimeToLive, TimeToLiveOptions } from './lease.js';
 
 export interface GrantOptions extends CallOptions {
   /** Lease id to create. Default: the server chooses one. */
@@ -14,22 +16,6 @@ export interface GrantOptions extends CallOptions {
    * Default true; with false, call lease.keepAlive() later (or let it expire).
    */
   readonly keepAlive?: boolean | undefined;
-}
-
-export interface TimeToLiveOptions extends CallOptions {
-  /** Also list the keys attached to the lease. */
-  readonly keys?: boolean | undefined;
-}
-
-/** The server's view of a lease (LeaseTimeToLive). */
-export interface LeaseTimeToLive {
-  readonly id: bigint;
-  /** Remaining seconds; -1 when the lease does not exist (expired, revoked or never granted). */
-  readonly ttl: number;
-  /** TTL the lease was granted with, seconds (0 when it does not exist). */
-  readonly grantedTtl: number;
-  /** Attached keys (only when asked for with `keys: true`). */
-  readonly keys: Buffer[];
 }
 
 export interface KeepAliveOnceResult {

@@ -3,7 +3,22 @@ import { isEtcdError } from '@etcd-ts/api';
 import type { CallOptions } from '../call-options.js';
 import { ClientClosedError, LeaseLostError } from '../errors.js';
 import type { KeepAliveStream, KeepAliveTarget } from './keep-alive-stream.js';
-import type { LeaseTimeToLive, TimeToLiveOptions } from './lease-client.js';
+
+export interface TimeToLiveOptions extends CallOptions {
+  /** Also list the keys attached to the lease. */
+  readonly keys?: boolean | undefined;
+}
+
+/** The server's view of a lease (LeaseTimeToLive). */
+export interface LeaseTimeToLive {
+  readonly id: bigint;
+  /** Remaining seconds; -1 when the lease does not exist (expired, revoked or never granted). */
+  readonly ttl: number;
+  /** TTL the lease was granted with, seconds (0 when it does not exist). */
+  readonly grantedTtl: number;
+  /** Attached keys (only when asked for with `keys: true`). */
+  readonly keys: Buffer[];
+}
 
 /** Marks a lease lost; used by the client that granted it (not part of the public API). */
 export const loseLease = Symbol('loseLease');

@@ -3,7 +3,7 @@ import { EtcdErrors, etcdErrorCodeOf, GrpcCode, type etcdserverpb } from '@etcd-
 import type { Endpoint } from '../balancer/endpoint.js';
 import { EtcdError, fromStatus, TransportError } from '../errors.js';
 import type { Rpc } from '../rpc.js';
-import { cancelReasonMessage, type WatchSubscription } from './watch-subscription.js';
+import { cancelReasonMessage, type SubscriptionStream, type WatchSubscription } from './watch-subscription.js';
 
 /** etcd's watch ID of responses that belong to no watch (progress broadcast, refused create). */
 const INVALID_WATCH_ID = -1;
@@ -33,7 +33,7 @@ type State = 'opening' | 'open' | 'done';
  * then its `stream` is this; once `state` is 'done' both are empty and no
  * request is written.
  */
-export class WatchStream {
+export class WatchStream implements SubscriptionStream {
   #state: State = 'opening';
   #call: grpc.ClientDuplexStream<etcdserverpb.WatchRequestInit, etcdserverpb.WatchResponse> | undefined;
   #md: grpc.Metadata | undefined;

@@ -1,7 +1,6 @@
 import type { etcdserverpb, mvccpb } from '@etcd-ts/api';
 import { WatchCanceledError, WatchCompactedError } from '../errors.js';
 import type { WatchCreateBase, WatchResponse } from './watch-options.js';
-import type { WatchStream } from './watch-stream.js';
 
 /**
  * etcd's message in a cancel_reason. etcd 3.4 writes gRPC errors there in
@@ -23,6 +22,14 @@ export interface WatchSink {
   disconnected(err: Error, endpoint: string): void;
   /** The watch is over (compaction, server cancel, client closed). Terminal. */
   end(err: Error): void;
+}
+
+/** What a subscription needs of the stream carrying it (implemented by WatchStream). */
+export interface SubscriptionStream {
+  /** Cancels the watch on the server (if created) and forgets it. */
+  remove(sub: WatchSubscription): void;
+  /** Sends a progress request; false when the stream cannot send now. */
+  requestProgress(): boolean;
 }
 
 /**
@@ -57,7 +64,8 @@ export class WatchSubscription {
    */
   nextRevision: number;
   /** The stream this watch is on (being created or established); undefined while waiting to resume. */
-  stream: WatchStream | undefined;
+  /** The stream carrying this watch. */
+  stream: SubscriptionStream | undefined;
   /** The server's ID for this watch on `stream`, once created. */
   watchId: number | undefined;
 

@@ -10,6 +10,7 @@ import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import type { OpenStreams } from './open-streams.js';
 import { learnerAllowsKV, learnerAllowsMaintenance, learnerGuard } from './learner-guard.js';
 import { watchService, WatchServiceDefinition } from './watch-service.js';
 
@@ -27,7 +28,7 @@ export interface GrpcServerOptions {
   readonly watchProgressNotifyIntervalMs?: number;
 }
 
-export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.Server {
+export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions, streams: OpenStreams): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -38,7 +39,7 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions): grpc.S
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(KVService, learnerGuard(s, kvService(s, { maxTxnOps: opts.maxTxnOps }), learnerAllowsKV));
-  server.addService(LeaseService, learnerGuard(s, leaseService(s)));
+  server.addService(LeaseService, learnerGuard(s, leaseService(s, streams)));
   server.addService(
     WatchServiceDefinition,
     learnerGuard(

@@ -9,11 +9,12 @@ import { isEtcdError, type etcdserverpb } from '@etcd-ts/api';
 import type { EtcdServer } from '../etcd/etcd-server.js';
 import { responseHeader, withHeader } from './response-header.js';
 import { toGrpcError } from './to-grpc-error.js';
+import type { OpenStreams } from './open-streams.js';
 import { unary } from './unary.js';
 
 type KeepAliveStream = ServerDuplexStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponseInit>;
 
-export function leaseService(s: EtcdServer): UntypedServiceImplementation {
+export function leaseService(s: EtcdServer, streams: OpenStreams): UntypedServiceImplementation {
   return {
     leaseGrant: unary(async (r: etcdserverpb.LeaseGrantRequest) => withHeader(s, await s.leaseGrant(r))),
     leaseRevoke: unary(async (r: etcdserverpb.LeaseRevokeRequest) => withHeader(s, await s.leaseRevoke(r))),
@@ -27,6 +28,7 @@ export function leaseService(s: EtcdServer): UntypedServiceImplementation {
     }),
     leaseLeases: unary(() => withHeader(s, s.leaseLeases())),
     leaseKeepAlive: (call: KeepAliveStream) => {
+      streams.add(call as ServerDuplexStream<unknown, unknown>);
       // Renewals of one stream are answered in request order.
       let chain = Promise.resolve();
       call.on('data', (req: etcdserverpb.LeaseKeepAliveRequest) => {

@@ -1,0 +1,111 @@
+import { isEtcdError, LeaseLostError } from '@etcd-ts/client';
+import type { Session } from './session.js';
+import { LockLostError, LockTimeoutError } from './mutex-errors.js';
+import { waitGenerationEnd } from './wait-delete.js';
+
+/** Options of lock()/acquire()/campaign(). */
+export interface WaitOptions {
+  /** Gives up when aborted: lock() rejects with the signal's reason and the waiter's key is deleted. */
+  readonly signal?: AbortSignal | undefined;
+  /** Gives up after this many ms: lock() rejects with LockTimeoutError and the waiter's key is deleted. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/**
+ * The signal a wait runs under: the caller's signal, the timeout and the
+ * session's loss, whichever comes first; `reason(err)` turns a failure into
+ * the error to report (the loss, the timeout or the caller's reason first).
+ */
+export class WaitScope {
+  readonly signal: AbortSignal;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly timeout = new AbortController();
+
+  constructor(
+    private readonly session: Session,
+    private readonly key: string,
+    private readonly opts: WaitOptions,
+  ) {
+    const signals = [session.signal, this.timeout.signal];
+    if (opts.signal) signals.push(opts.signal);
+    this.signal = AbortSignal.any(signals);
+    const ms = opts.timeoutMs;
+    if (ms !== undefined) {
+      if (!(ms >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${ms}`);
+      this.timer = setTimeout(() => this.timeout.abort(new LockTimeoutError(key, ms)), ms);
+    }
+  }
+
+  /** Throws the reason when already aborted. */
+  check(): void {
+    if (this.signal.aborted) throw this.reason(undefined);
+  }
+
+  /** The error to report for err: the session's loss, then the timeout, then the caller's abort. */
+  reason(err: unknown): unknown {
+    if (this.session.signal.aborted) return this.session.signal.reason;
+    if (isEtcdError(err, 'LEASE_NOT_FOUND')) {
+      // The lease is gone on the server (revoked elsewhere, or expired) before the
+      // keep-alive said so: ask, so that the session learns it is lost now.
+      this.session.lease.timeToLive().catch(() => undefined);
+      return new LeaseLostError(this.session.leaseId, 'expired');
+    }
+    if (this.timeout.signal.aborted) return this.timeout.signal.reason;
+    if (this.opts.signal?.aborted) return this.opts.signal.reason;
+    return err;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+/**
+ * A held key (lock, semaphore permit, leadership). Its `signal` aborts when
+ * the session is lost, when the holding ends (release), or — once the signal
+ * has been asked for — when the key is deleted or replaced by someone else,
+ * watched from the revision after `revision`.
+ */
+export class Holding {
+  private readonly ended = new AbortController();
+  private monitored: AbortSignal | undefined;
+
+  constructor(
+    readonly session: Session,
+    /** The held key. */
+    readonly key: string,
+    /** Its create revision: the fencing token. */
+    readonly createRevision: number,
+    /** Revision at which holding was established. */
+    readonly revision: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.monitored) return this.monitored;
+    const monitored = AbortSignal.any([this.session.signal, this.ended.signal]);
+    this.monitored = monitored;
+    if (!monitored.aborted) {
+      waitGenerationEnd(this.session.client, this.key, this.createRevision, this.revision + 1, monitored).then(
+        (rev) => this.end(new LockLostError(this.key, rev)),
+        () => {
+          // aborted (session lost or released) or the client closed: nothing to report
+        },
+      );
+    }
+    return monitored;
+  }
+
+  /** Not ended and the session not lost (without starting the key watch that `signal` starts). */
+  get isValid(): boolean {
+    return !this.ended.signal.aborted && !this.session.signal.aborted;
+  }
+
+  end(reason: unknown): void {
+    if (!this.ended.signal.aborted) this.ended.abort(reason);
+  }
+}
+
+/** `<prefix><lease ID in lowercase hex>`, as etcd's Go concurrency package spells it (`%s%x`). */
+export function leaseKey(prefix: string, leaseId: bigint): string {
+  return `${prefix}${leaseId.toString(16)}`;
+}
