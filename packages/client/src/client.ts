@@ -1,21 +1,17 @@
 import { EndpointPool } from './balancer/endpoint-pool.js';
 import type { KeepaliveOptions, TlsOptions } from './balancer/endpoint.js';
-import type { etcdserverpb } from '@etcd-ts/api';
 import { AuthClient } from './auth.js';
-import type { CallOptions } from './call-options.js';
 import { ClusterClient } from './cluster.js';
 import { toBuffer, type Bytes } from './codec.js';
 import { EndpointSync } from './endpoint-sync.js';
 import { KV } from './kv.js';
+import { KVView } from './kv-view.js';
 import { RpcKVTransport } from './kv-transport.js';
 import { LeaseClient } from './lease/index.js';
 import { MaintenanceClient } from './maintenance.js';
 import { Namespace } from './namespace.js';
-import type { DeleteOptions, PutOptions, RangeOptions } from './ops.js';
-import type { RangeQuery } from './range-query.js';
 import { Rpc } from './rpc.js';
-import type { TxnBuilder } from './txn.js';
-import { Watch, type Watcher, type WatchOptions } from './watch/index.js';
+import { Watch } from './watch/index.js';
 import type { RetryPolicy } from './retry.js';
 import { TokenSource, type Credentials } from './token-source.js';
 
@@ -54,12 +50,15 @@ export interface ClientOptions {
  * const value = await client.get('greeting').string();
  * ```
  */
-export class Client implements AsyncDisposable {
+export class Client extends KVView implements AsyncDisposable {
   readonly pool: EndpointPool;
   readonly rpc: Rpc;
   readonly kv: KV;
   /** Watches, multiplexed on one stream per connection. */
   readonly watcher: Watch;
+  protected get watchView(): Watch {
+    return this.watcher;
+  }
   readonly lease: LeaseClient;
   readonly cluster: ClusterClient;
   readonly maintenance: MaintenanceClient;
@@ -68,6 +67,7 @@ export class Client implements AsyncDisposable {
   private closing: Promise<void> | undefined;
 
   constructor(readonly options: ClientOptions) {
+    super();
     const endpoints = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
     this.pool = new EndpointPool(endpoints, {
       tls: options.tls,
@@ -94,27 +94,6 @@ export class Client implements AsyncDisposable {
     this.sync = options.autoSyncIntervalMs ? new EndpointSync(this.rpc, options.autoSyncIntervalMs) : undefined;
   }
 
-  /** See KV.get. */
-  get(key: Bytes, opts?: RangeOptions & CallOptions): RangeQuery {
-    return this.kv.get(key, opts);
-  }
-  /** See KV.getAll. */
-  getAll(prefix: Bytes = '', opts?: RangeOptions & CallOptions): RangeQuery {
-    return this.kv.getAll(prefix, opts);
-  }
-  put(key: Bytes, value: Bytes, opts?: PutOptions & CallOptions): Promise<etcdserverpb.PutResponse> {
-    return this.kv.put(key, value, opts);
-  }
-  delete(key: Bytes, opts?: DeleteOptions & CallOptions): Promise<etcdserverpb.DeleteRangeResponse> {
-    return this.kv.delete(key, opts);
-  }
-  txn(): TxnBuilder {
-    return this.kv.txn();
-  }
-  /** Watches key (or a range, with options). */
-  watch(key: Bytes, opts?: WatchOptions): Watcher {
-    return this.watcher.watch(key, opts);
-  }
   /** A view of the client in which every key lives under prefix. */
   namespace(prefix: Bytes): Namespace {
     return new Namespace(this.kv.transport, this.watcher, toBuffer(prefix));

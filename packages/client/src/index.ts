@@ -36,6 +36,7 @@ export {
   type SortTarget,
 } from './ops.js';
 export { Namespace } from './namespace.js';
+export { KVView } from './kv-view.js';
 export type { RetryKind, RetryPolicy } from './retry.js';
 export type { Credentials } from './token-source.js';
 export type { KeepaliveOptions, TlsOptions } from './balancer/endpoint.js';
