@@ -9,12 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { etcdserverpb } from '@etcd-ts/api';
 import { AuthClient } from '@etcd-ts/client';
-import { EndpointPool } from '@etcd-ts/client';
-import { EtcdError, type EtcdClientError } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
-import { TokenSource, type Credentials } from '@etcd-ts/client';
+import { EtcdError } from '@etcd-ts/client';
+import type { Credentials, Rpc } from '@etcd-ts/client';
 import { spawnEtcd, type ServerHandle } from '../harness/index.js';
 import { externalEndpoints, targetKind } from '../harness/target.js';
+import { connectRpc, getRaw, putRaw, recordTokens, rejection } from './fixtures.js';
 
 /** Seconds a simple token lives without use (etcd --auth-token-ttl). */
 const TOKEN_TTL_S = 2;
@@ -30,51 +29,11 @@ interface Conn {
 const conns: Conn[] = [];
 
 function connect(endpoint: string, credentials?: Credentials): Conn {
-  const pool = new EndpointPool([endpoint], { maxMessageBytes: 64 << 20 });
-  const tokens: string[] = [];
-  let source: TokenSource | undefined;
-  if (credentials) {
-    source = new TokenSource(credentials);
-    const original = source.token.bind(source);
-    source.token = async (authenticate, signal) => {
-      const t = await original(authenticate, signal);
-      if (t !== undefined && tokens[tokens.length - 1] !== t) tokens.push(t);
-      return t;
-    };
-  }
-  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 2_000, retry: {}, requireLeader: true }, source);
-  const conn: Conn = {
-    rpc,
-    auth: new AuthClient(rpc),
-    tokens,
-    close: () => {
-      rpc.close();
-      pool.close();
-    },
-  };
+  const recorded = credentials ? recordTokens(credentials) : undefined;
+  const { rpc, close } = connectRpc([endpoint], recorded ? { tokens: recorded.source } : {});
+  const conn: Conn = { rpc, auth: new AuthClient(rpc), tokens: recorded?.tokens ?? [], close };
   conns.push(conn);
   return conn;
-}
-
-const put = (c: Conn, key: string, value: string): Promise<etcdserverpb.PutResponse> =>
-  c.rpc.unary('mutation', undefined, (ep, md, o, cb) => ep.kv.put({ key, value }, md, o, cb));
-
-const get = async (c: Conn, key: string): Promise<string | undefined> => {
-  const res = await c.rpc.unary<etcdserverpb.RangeResponse>('idempotent', undefined, (ep, md, o, cb) =>
-    ep.kv.range({ key }, md, o, cb),
-  );
-  return res.kvs[0]?.value.toString();
-};
-
-/** The typed error a promise rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<EtcdClientError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as EtcdClientError;
-  }
-  assert.unreachable('expected the call to fail');
-  throw new Error('unreachable');
 }
 
 /** A raw Range with exactly this token (no refresh): resolves to the error details, or 'ok'. */
@@ -143,7 +102,7 @@ test('users, roles and permissions, then enabling auth', async () => {
   await auth.authEnable();
   assert.equal(await auth.status(), { enabled: true });
   // Without credentials every request is refused now.
-  const anon = await rejection(put(admin, 'app/x', 'anon'));
+  const anon = await rejection(putRaw(admin.rpc, 'app/x', 'anon'));
   assert.instance(anon, EtcdError);
   assert.is(anon.code, 'USER_EMPTY');
 });
@@ -153,8 +112,8 @@ let expiredToken = '';
 
 test('a token refused after its TTL is replaced and the call still succeeds', async () => {
   alice = connect(etcd.endpoint, { username: 'alice', password: 'alicepw' });
-  await put(alice, 'app/x', 'one');
-  assert.is(await get(alice, 'app/x'), 'one');
+  await putRaw(alice.rpc, 'app/x', 'one');
+  assert.is(await getRaw(alice.rpc, 'app/x'), 'one');
   assert.is(alice.tokens.length, 1);
   const first = alice.tokens[0] as string;
 
@@ -163,8 +122,8 @@ test('a token refused after its TTL is replaced and the call still succeeds', as
   await delay(TOKEN_TTL_S * 1000 + 2_000);
   assert.is(await rawRangeWithToken(alice, first), 'etcdserver: invalid auth token');
 
-  await put(alice, 'app/x', 'two');
-  assert.is(await get(alice, 'app/x'), 'two');
+  await putRaw(alice.rpc, 'app/x', 'two');
+  assert.is(await getRaw(alice.rpc, 'app/x'), 'two');
   assert.is(alice.tokens.length, 2, 'the client authenticated again');
   assert.is.not(alice.tokens[1], first);
   expiredToken = first;
@@ -188,7 +147,7 @@ test('a watch stream with the expired token is canceled; with the refreshed toke
             clearTimeout(timer);
             resolve({ canceled: true, reason: r.cancelReason });
           } else if (r.created) {
-            put(alice, 'app/w1', 'event').catch(reject);
+            putRaw(alice.rpc, 'app/w1', 'event').catch(reject);
           } else if (r.events.length > 0) {
             clearTimeout(timer);
             resolve({ canceled: false, reason: '', event: r.events[0]?.kv?.key.toString() ?? '' });
@@ -226,21 +185,21 @@ test('a watch stream with the expired token is canceled; with the refreshed toke
 
 test('a user without the permission gets PERMISSION_DENIED; a wrong password AUTH_FAILED', async () => {
   const bob = connect(etcd.endpoint, { username: 'bob', password: 'bobpw' });
-  const denied = await rejection(put(bob, 'app/x', 'bob'));
+  const denied = await rejection(putRaw(bob.rpc, 'app/x', 'bob'));
   assert.instance(denied, EtcdError);
   assert.is(denied.code, 'PERMISSION_DENIED');
   assert.is(denied.retrySafe, false);
-  const deniedRead = await rejection(get(bob, 'app/x'));
+  const deniedRead = await rejection(getRaw(bob.rpc, 'app/x'));
   assert.is(deniedRead.code, 'PERMISSION_DENIED');
 
-  assert.is((await rejection(put(alice, 'config', 'w'))).code, 'PERMISSION_DENIED');
-  assert.is((await rejection(put(alice, 'other', 'w'))).code, 'PERMISSION_DENIED');
-  assert.is(await get(alice, 'config'), undefined);
+  assert.is((await rejection(putRaw(alice.rpc, 'config', 'w'))).code, 'PERMISSION_DENIED');
+  assert.is((await rejection(putRaw(alice.rpc, 'other', 'w'))).code, 'PERMISSION_DENIED');
+  assert.is(await getRaw(alice.rpc, 'config'), undefined);
   // Not root: administration is refused too.
   assert.is((await rejection(alice.auth.userList())).code, 'PERMISSION_DENIED');
 
   const wrong = connect(etcd.endpoint, { username: 'alice', password: 'nope' });
-  const failed = await rejection(get(wrong, 'app/x'));
+  const failed = await rejection(getRaw(wrong.rpc, 'app/x'));
   assert.instance(failed, EtcdError);
   assert.is(failed.code, 'AUTH_FAILED');
 });
@@ -251,7 +210,7 @@ test('changing, revoking and deleting as root, then disabling auth', async () =>
   await auth.userChangePassword('bob', 'bobpw2');
   const bob = connect(etcd.endpoint, { username: 'bob', password: 'bobpw2' });
   await auth.userGrantRole('bob', 'app');
-  await put(bob, 'app/b', 'bob');
+  await putRaw(bob.rpc, 'app/b', 'bob');
   await auth.userRevokeRole('bob', 'app');
   assert.equal(await auth.userGet('bob'), { name: 'bob', roles: [] });
 
@@ -269,8 +228,8 @@ test('changing, revoking and deleting as root, then disabling auth', async () =>
 
   await auth.authDisable();
   assert.equal(await admin.auth.status(), { enabled: false });
-  await put(admin, 'after', 'auth');
-  assert.is(await get(admin, 'after'), 'auth');
+  await putRaw(admin.rpc, 'after', 'auth');
+  assert.is(await getRaw(admin.rpc, 'after'), 'auth');
 });
 
 test.run();

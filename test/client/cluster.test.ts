@@ -2,17 +2,16 @@
 // removing a learner that never starts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EndpointPool } from '@etcd-ts/client';
 import { ClusterClient, isStarted, type Member } from '@etcd-ts/client';
 import { EtcdError, type EtcdClientError } from '@etcd-ts/client';
 import { MaintenanceClient } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
+import type { Rpc } from '@etcd-ts/client';
 import { freePorts, waitFor } from '../harness/index.js';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
+import { connectRpc, newRpc, rejection, type RpcConnection } from './fixtures.js';
 
 let cluster: TargetCluster;
-let pool: EndpointPool;
-let rpc: Rpc;
+let conn: RpcConnection;
 let onceRpc: Rpc;
 let client: ClusterClient;
 /** The same calls without retries: the first error as the server sent it. */
@@ -20,29 +19,17 @@ let once: ClusterClient;
 
 test.before(async () => {
   cluster = await useTargetCluster(3);
-  pool = new EndpointPool(cluster.endpoints, { maxMessageBytes: 64 << 20 });
-  rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 2_000, retry: {}, requireLeader: true }, undefined);
-  client = new ClusterClient(rpc);
-  onceRpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 2_000, retry: { retries: 0 }, requireLeader: true }, undefined);
+  conn = connectRpc(cluster.endpoints);
+  client = new ClusterClient(conn.rpc);
+  onceRpc = newRpc(conn.pool, { retry: { retries: 0 } });
   once = new ClusterClient(onceRpc);
 });
 
 test.after(async () => {
-  rpc?.close();
   onceRpc?.close();
-  pool?.close();
+  conn?.close();
   await cluster?.dispose();
 });
-
-async function rejection(p: Promise<unknown>): Promise<EtcdClientError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as EtcdClientError;
-  }
-  assert.unreachable('expected the call to fail');
-  throw new Error('unreachable');
-}
 
 /**
  * The outcome of `call` once the cluster accepts reconfiguration: etcd refuses
@@ -108,7 +95,7 @@ test('a learner is added, listed, updated and removed; promoting it before it ca
     assert.ok(Date.now() - started < 5_000);
 
     // A voter is refused once the change is applied (the leader's own log is always caught up).
-    const leader = await new MaintenanceClient(rpc).status();
+    const leader = await new MaintenanceClient(conn.rpc).status();
     assert.ok(byId(voters, leader.leader));
     const notLearner = await rejection(client.memberPromote(leader.leader));
     assert.is(notLearner.code, 'MEMBER_NOT_LEARNER');

@@ -2,14 +2,12 @@
 // the others from MemberList, and keeps working once that member is gone.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '@etcd-ts/client';
 import type { Member } from '@etcd-ts/client';
 import { clientEndpointsOf, EndpointSync } from '@etcd-ts/client';
 import { ClientClosedError } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
 import { waitFor } from '../harness/index.js';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
+import { connectRpc, getRaw, putRaw, type RpcConnection } from './fixtures.js';
 
 const member = (id: bigint, over: Partial<Member> = {}): Member => ({
   id,
@@ -35,25 +33,11 @@ test('clientEndpointsOf: started voting members only, URLs of the client scheme 
 let cluster: TargetCluster;
 const closers: (() => void)[] = [];
 
-function connect(endpoints: readonly string[]): { rpc: Rpc; pool: EndpointPool } {
-  const pool = new EndpointPool(endpoints, { maxMessageBytes: 64 << 20 });
-  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 1_000, retry: {}, requireLeader: true }, undefined);
-  closers.push(() => {
-    rpc.close();
-    pool.close();
-  });
-  return { rpc, pool };
+function connect(endpoints: readonly string[]): RpcConnection {
+  const conn = connectRpc(endpoints, { dialTimeoutMs: 1_000 });
+  closers.push(conn.close);
+  return conn;
 }
-
-const put = (rpc: Rpc, key: string, value: string): Promise<etcdserverpb.PutResponse> =>
-  rpc.unary('mutation', undefined, (ep, md, o, cb) => ep.kv.put({ key, value }, md, o, cb));
-
-const get = async (rpc: Rpc, key: string): Promise<string | undefined> => {
-  const res = await rpc.unary<etcdserverpb.RangeResponse>('idempotent', undefined, (ep, md, o, cb) =>
-    ep.kv.range({ key }, md, o, cb),
-  );
-  return res.kvs[0]?.value.toString();
-};
 
 test.before(async () => {
   cluster = await useTargetCluster(3);
@@ -98,19 +82,19 @@ test('given one member, the client discovers all three and survives losing that 
   try {
     await waitFor(() => pool.addresses.length === 3, { timeoutMs: 10_000, what: 'the periodic sync to find 3 members' });
     assert.equal([...pool.addresses].sort(), [...cluster.endpoints].sort());
-    await put(rpc, 'sync/before', 'one');
+    await putRaw(rpc, 'sync/before', 'one');
 
     const victim = cluster.members.find((mb) => mb.endpoint === first);
     assert.ok(victim);
     await victim.kill9();
     // Reads first: one that lands on the dead connection is retried elsewhere
     // (a write sent on it could not be, its outcome being unknown).
-    for (let i = 0; i < 3; i++) assert.is(await get(rpc, 'sync/before'), 'one');
+    for (let i = 0; i < 3; i++) assert.is(await getRaw(rpc, 'sync/before'), 'one');
     for (let i = 0; i < 10; i++) {
-      await put(rpc, `sync/after/${i}`, String(i));
-      assert.is(await get(rpc, `sync/after/${i}`), String(i));
+      await putRaw(rpc, `sync/after/${i}`, String(i));
+      assert.is(await getRaw(rpc, `sync/after/${i}`), String(i));
     }
-    assert.is(await get(rpc, 'sync/before'), 'one');
+    assert.is(await getRaw(rpc, 'sync/before'), 'one');
     // Syncing goes on through the surviving members (the killed one is still a member).
     assert.equal([...(await sync.syncNow())].sort(), [...cluster.endpoints].sort());
   } finally {

@@ -7,45 +7,14 @@
 // member (or comes back after a restart) without losing the lease.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '@etcd-ts/client';
-import { LeaseClient, type KeepAliveAck, type Lease } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
+import type { KeepAliveAck, Lease } from '@etcd-ts/client';
 import { waitFor, withTimeout } from '../harness/index.js';
 import { useTarget, useTargetCluster, type Target, type TargetCluster } from '../harness/target.js';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
+import { connectLeases, type LeaseConnection } from './fixtures.js';
 
-interface Conn {
-  readonly leases: LeaseClient;
-  put(key: string, value: string, lease: bigint): Promise<void>;
-  get(key: string): Promise<string | undefined>;
-  close(): void;
-}
-
-function connect(endpoints: readonly string[]): Conn {
-  const pool = new EndpointPool(endpoints, { maxMessageBytes: 64 << 20 });
-  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 1_000, retry: {}, requireLeader: true }, undefined);
-  const leases = new LeaseClient(rpc);
-  return {
-    leases,
-    put: async (key, value, lease) => {
-      await rpc.unary('mutation', undefined, (ep, md, o, cb) =>
-        ep.kv.put({ key: Buffer.from(key), value: Buffer.from(value), lease }, md, o, cb),
-      );
-    },
-    get: async (key) => {
-      const res = await rpc.unary<etcdserverpb.RangeResponse>('idempotent', undefined, (ep, md, o, cb) =>
-        ep.kv.range({ key: Buffer.from(key) }, md, o, cb),
-      );
-      return res.kvs[0]?.value.toString();
-    },
-    close: () => {
-      leases.close();
-      rpc.close();
-      pool.close();
-    },
-  };
-}
+/** A lease connection that moves on to the next endpoint after 1 s without a connection. */
+const connect = (endpoints: readonly string[]): LeaseConnection => connectLeases(endpoints, { dialTimeoutMs: 1_000 });
 
 /** Records the acknowledgments of a lease. */
 function recordAcks(lease: Lease): KeepAliveAck[] {
@@ -71,7 +40,7 @@ test.after(async () => {
   await target.dispose();
 });
 
-async function proxied(): Promise<{ proxy: TcpProxy; viaProxy: Conn; direct: Conn }> {
+async function proxied(): Promise<{ proxy: TcpProxy; viaProxy: LeaseConnection; direct: LeaseConnection }> {
   const first = target.endpoints[0];
   assert.ok(first);
   const proxy = await startTcpProxy({ target: first });

@@ -3,46 +3,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '@etcd-ts/client';
 import { ClientClosedError, isEtcdError, LeaseLostError } from '@etcd-ts/client';
-import { LeaseClient, type Lease } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
+import type { Lease } from '@etcd-ts/client';
 import { waitFor, withTimeout } from '../harness/index.js';
 import { useTarget, type Target } from '../harness/target.js';
-
-/** A lease client of its own (own connections), with raw KV helpers for keys attached to leases. */
-interface Conn {
-  readonly leases: LeaseClient;
-  put(key: string, value: string, lease: bigint): Promise<void>;
-  get(key: string): Promise<string | undefined>;
-  close(): void;
-}
-
-function connect(endpoints: readonly string[]): Conn {
-  const pool = new EndpointPool(endpoints, { maxMessageBytes: 64 << 20 });
-  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 2_000, retry: {}, requireLeader: true }, undefined);
-  const leases = new LeaseClient(rpc);
-  return {
-    leases,
-    put: async (key, value, lease) => {
-      await rpc.unary('mutation', undefined, (ep, md, o, cb) =>
-        ep.kv.put({ key: Buffer.from(key), value: Buffer.from(value), lease }, md, o, cb),
-      );
-    },
-    get: async (key) => {
-      const res = await rpc.unary<etcdserverpb.RangeResponse>('idempotent', undefined, (ep, md, o, cb) =>
-        ep.kv.range({ key: Buffer.from(key) }, md, o, cb),
-      );
-      return res.kvs[0]?.value.toString();
-    },
-    close: () => {
-      leases.close();
-      rpc.close();
-      pool.close();
-    },
-  };
-}
+import { connectLeases, type LeaseConnection } from './fixtures.js';
 
 async function rejectsWith(p: Promise<unknown>, check: (e: unknown) => boolean, what: string): Promise<void> {
   try {
@@ -63,9 +28,9 @@ function countAcks(leases: readonly Lease[]): Map<bigint, number> {
 
 const prefix = `lease-test/${process.pid}-${Date.now()}/`;
 let target: Target;
-const conns: Conn[] = [];
-const open = (): Conn => {
-  const c = connect(target.endpoints);
+const conns: LeaseConnection[] = [];
+const open = (): LeaseConnection => {
+  const c = connectLeases(target.endpoints);
   conns.push(c);
   return c;
 };

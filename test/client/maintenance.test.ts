@@ -3,24 +3,20 @@
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GrpcCode, type etcdserverpb } from '@etcd-ts/api';
-import { EndpointPool } from '@etcd-ts/client';
-import { EtcdError, TransportError, type EtcdClientError } from '@etcd-ts/client';
+import { GrpcCode } from '@etcd-ts/api';
+import { EtcdError, TransportError } from '@etcd-ts/client';
 import { MaintenanceClient } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
+import type { Rpc } from '@etcd-ts/client';
 import { waitFor } from '../harness/index.js';
 import { useTargetCluster, type TargetCluster } from '../harness/target.js';
+import { connectRpc, putRaw, rejection } from './fixtures.js';
 
 let cluster: TargetCluster;
 const closers: (() => void)[] = [];
 
 function connect(endpoints: readonly string[]): { rpc: Rpc; maintenance: MaintenanceClient } {
-  const pool = new EndpointPool(endpoints, { maxMessageBytes: 64 << 20 });
-  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 2_000, retry: {}, requireLeader: true }, undefined);
-  closers.push(() => {
-    rpc.close();
-    pool.close();
-  });
+  const { rpc, close } = connectRpc(endpoints);
+  closers.push(close);
   return { rpc, maintenance: new MaintenanceClient(rpc) };
 }
 
@@ -37,24 +33,9 @@ test.after(async () => {
   await cluster?.dispose();
 });
 
-async function rejection(p: Promise<unknown>): Promise<EtcdClientError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as EtcdClientError;
-  }
-  assert.unreachable('expected the call to fail');
-  throw new Error('unreachable');
-}
-
 const isUnimplemented = (err: unknown): boolean => err instanceof TransportError && err.grpcCode === GrpcCode.UNIMPLEMENTED;
 
-const put = async (key: string, value: string): Promise<number> => {
-  const res = await rpc.unary<etcdserverpb.PutResponse>('mutation', undefined, (ep, md, o, cb) =>
-    ep.kv.put({ key, value }, md, o, cb),
-  );
-  return res.header?.revision ?? 0;
-};
+const put = async (key: string, value: string): Promise<number> => (await putRaw(rpc, key, value)).header?.revision ?? 0;
 
 test('status of each member: one leader every member agrees on', async () => {
   const all = await Promise.all(cluster.endpoints.map((e) => m.status(e)));

@@ -8,13 +8,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { mvccpb } from '@etcd-ts/api';
-import { EndpointPool } from '@etcd-ts/client';
 import { EtcdError, WatchCanceledError } from '@etcd-ts/client';
-import { Rpc } from '@etcd-ts/client';
-import { TokenSource, type Credentials } from '@etcd-ts/client';
+import type { Credentials, Rpc } from '@etcd-ts/client';
 import { Watch } from '@etcd-ts/client';
 import { runEtcdctl, spawnEtcd, withTimeout, type ServerHandle } from '../harness/index.js';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
+import { connectRpc, recordTokens } from './fixtures.js';
 
 /** Seconds a simple token lives without use (etcd --auth-token-ttl). */
 const TOKEN_TTL_S = 2;
@@ -25,21 +24,12 @@ const closers: (() => Promise<void> | void)[] = [];
 
 /** A Watch as `user` through the proxy; `tokens` lists every distinct token it was handed. */
 function connect(credentials: Credentials): { watch: Watch; rpc: Rpc; tokens: string[] } {
-  const pool = new EndpointPool([proxy.endpoint], { maxMessageBytes: 64 << 20 });
-  const source = new TokenSource(credentials);
-  const tokens: string[] = [];
-  const original = source.token.bind(source);
-  source.token = async (authenticate, signal) => {
-    const t = await original(authenticate, signal);
-    if (t !== undefined && tokens[tokens.length - 1] !== t) tokens.push(t);
-    return t;
-  };
-  const rpc = new Rpc(pool, { callTimeoutMs: 10_000, dialTimeoutMs: 2_000, retry: {}, requireLeader: true }, source);
+  const { source, tokens } = recordTokens(credentials);
+  const { rpc, close } = connectRpc([proxy.endpoint], { tokens: source });
   const watch = new Watch(rpc);
   closers.push(async () => {
     await watch.close();
-    rpc.close();
-    pool.close();
+    close();
   });
   return { watch, rpc, tokens };
 }

@@ -5,30 +5,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
 import { Barrier } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
+import { SuiteTarget } from './fixtures.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
+const { client } = suite;
 let run = 0;
-
-function client(): Client {
-  const c = new Client({ endpoints: target.endpoints, callTimeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
 
 const ns = (name: string): string => `barrier-test/${++run}-${name}`;
 
-test.before(async () => {
-  target = await useTarget();
-});
-
-test.after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
-});
+test.before(suite.start);
+test.after(suite.stop);
 
 test('wait() returns at once when the barrier is not held', async () => {
   const b = new Barrier(client(), ns('free'));
@@ -38,7 +25,8 @@ test('wait() returns at once when the barrier is not held', async () => {
 
 test('hold() creates the key once; release() lets every one of N waiters through', async () => {
   const key = ns('n-waiters');
-  const holder = new Barrier(client(), key);
+  const holderClient = client();
+  const holder = new Barrier(holderClient, key);
   assert.is(await holder.hold(), true);
   assert.is(await holder.hold(), false, 'already held');
   assert.is(await holder.isHeld(), true);
@@ -51,7 +39,7 @@ test('hold() creates the key once; release() lets every one of N waiters through
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(passed, []);
   // Writing the key again (a put, not a delete) does not release anyone.
-  await clients[0]?.put(key, 'still held');
+  await holderClient.put(key, 'still held');
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(passed, []);
   assert.is(await holder.release(), true);

@@ -6,23 +6,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
 import { ConfigClosedError, ConfigInvalidError, ConfigWatcher } from '@etcd-ts/recipes';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
-import { useTarget, type Target } from '../harness/target.js';
 import { waitFor } from '../harness/wait-for.js';
+import { SuiteTarget } from './fixtures.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
+const { client } = suite;
 const watchers: ConfigWatcher<unknown>[] = [];
 const proxies: TcpProxy[] = [];
 let run = 0;
-
-function client(endpoints: string[] = target.endpoints): Client {
-  const c = new Client({ endpoints, callTimeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
 
 const ns = (name: string): string => `config-test/${++run}-${name}`;
 
@@ -45,15 +38,12 @@ function watch<T>(w: ConfigWatcher<T>): ConfigWatcher<T> {
   return w;
 }
 
-test.before(async () => {
-  target = await useTarget();
-});
+test.before(suite.start);
 
 test.after(async () => {
   await Promise.allSettled(watchers.map((w) => w.close()));
   await Promise.allSettled(proxies.map((p) => p.close()));
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
+  await suite.stop();
 });
 
 test('loads the key, validates it, then follows changes', async () => {
@@ -209,7 +199,7 @@ test('async iteration yields the current value, then each new one', async () => 
 
 test('resync after compaction: the state is read again and watched from its revision + 1', async () => {
   const key = ns('compaction');
-  const proxy = await startTcpProxy({ target: target.endpoints[0] as string });
+  const proxy = await startTcpProxy({ target: suite.target.endpoints[0] as string });
   proxies.push(proxy);
   const c = client();
   await c.put(key, JSON.stringify({ port: 1, mode: 'dev' }));

@@ -6,19 +6,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
+import type { Client } from '@etcd-ts/client';
 import { DoubleBarrier, TooManyParticipantsError } from '@etcd-ts/recipes';
 import { Session } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
+import { SuiteTarget } from './fixtures.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
 const sessions: Session[] = [];
 let run = 0;
 
 async function participant(key: string, n: number): Promise<{ client: Client; session: Session; barrier: DoubleBarrier }> {
-  const client = new Client({ endpoints: target.endpoints, callTimeoutMs: 10_000 });
-  clients.push(client);
+  const client = suite.client();
   const session = await Session.create(client, { ttl: 5 });
   sessions.push(session);
   return { client, session, barrier: new DoubleBarrier(session, key, n) };
@@ -27,14 +25,11 @@ async function participant(key: string, n: number): Promise<{ client: Client; se
 const ns = (name: string): string => `double-barrier-test/${++run}-${name}`;
 const timeout = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(20_000) });
 
-test.before(async () => {
-  target = await useTarget();
-});
+test.before(suite.start);
 
 test.after(async () => {
   await Promise.allSettled(sessions.map((s) => s.close()));
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
+  await suite.stop();
 });
 
 test('N participants: enter() blocks until all N entered, leave() until all left', async () => {

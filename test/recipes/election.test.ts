@@ -7,16 +7,15 @@ import * as assert from 'uvu/assert';
 import { Client } from '@etcd-ts/client';
 import { Election, type LeaderInfo, type LeaderObserver } from '@etcd-ts/recipes';
 import { Session } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
 import { startTcpProxy } from '../harness/tcp-proxy.js';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 
-let target: Target;
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 let client: Client;
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 let seq = 0;
 const unique = (what: string): string => `election-test/${process.pid}/${what}-${++seq}`;
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
 
 async function session(c: Client = client, ttl = 10): Promise<Session> {
   const s = await Session.create(c, { ttl });
@@ -38,18 +37,15 @@ function collect(obs: LeaderObserver): { seen: LeaderInfo[]; values: () => strin
 }
 
 test.before(async () => {
-  target = await useTarget();
-  client = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await suite.start();
+  client = suite.client();
 });
 
 test.after.each(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-test.after(async () => {
-  await client?.close();
-  await target?.dispose();
-});
+test.after(suite.stop);
 
 test('campaign, leader, proclaim, resign', async () => {
   const name = unique('basic');
@@ -172,7 +168,7 @@ test('observe: the current leader, each proclamation and each next leader, in or
 
 test('observe stays correct across broken connections', async () => {
   const name = unique('observe-break');
-  const proxy = await startTcpProxy({ target: target.endpoints[0]! });
+  const proxy = await startTcpProxy({ target: suite.target.endpoints[0]! });
   const viaProxy = new Client({ endpoints: [proxy.endpoint], callTimeoutMs: 3000, dialTimeoutMs: 1000 });
   cleanups.push(() => proxy.close(), () => viaProxy.close());
   const obs = collect(Election.observe(viaProxy, name));
@@ -202,13 +198,13 @@ test('observe stays correct across broken connections', async () => {
 });
 
 test('observe stays correct across a server restart', async () => {
-  if (target.external || !target.server) return;
+  if (suite.target.external || !suite.target.server) return;
   const name = unique('observe-restart');
   const obs = collect(Election.observe(client, name));
   const a = new Election(await session(client, 30), name);
   await a.campaign('before');
   await waitFor(() => obs.values().includes('before'), { timeoutMs: 5000, what: 'before observed' });
-  await target.server.restart();
+  await suite.target.server.restart();
   await a.proclaim('after', { timeoutMs: 15_000 });
   await waitFor(() => obs.values().includes('after'), { timeoutMs: 15_000, what: 'after observed' });
   assert.equal(obs.values(), ['before', 'after']);

@@ -4,26 +4,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
+import type { Client } from '@etcd-ts/client';
 import { Election } from '@etcd-ts/recipes';
 import { LeaderJob, type LeaderJobRun } from '@etcd-ts/recipes';
 import { Session } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
 import { startTcpProxy } from '../harness/tcp-proxy.js';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 const jobs: LeaderJob[] = [];
 let seq = 0;
 const unique = (what: string): string => `leader-job-test/${process.pid}/${what}-${++seq}`;
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
 
-function newClient(): Client {
-  const c = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
-  clients.push(c);
-  return c;
-}
+const newClient = suite.client;
 
 /** Starts and ends of every run of the suite, in the order they happened. */
 const timeline: string[] = [];
@@ -57,18 +51,13 @@ function job(c: Client, name: string, run: LeaderJobRun, value: string, extra: {
   return j.start();
 }
 
-test.before(async () => {
-  target = await useTarget();
-});
+test.before(suite.start);
 
 test.after.each(async () => {
   await Promise.all(jobs.splice(0).map((j) => j.stop()));
 });
 
-test.after(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await target?.dispose();
-});
+test.after(suite.stop);
 
 test('one of two jobs runs; stopping it hands over to the other', async () => {
   const name = unique('handover');
@@ -97,9 +86,8 @@ test('session loss aborts the run; the other job takes over; the first re-campai
   const name = unique('loss');
   const c = newClient();
   // Job a reaches the server through a proxy that will black-hole its traffic.
-  const proxy = await startTcpProxy({ target: target.endpoints[0]! });
-  const viaProxy = new Client({ endpoints: [proxy.endpoint], callTimeoutMs: 3000, dialTimeoutMs: 1000 });
-  clients.push(viaProxy);
+  const proxy = await startTcpProxy({ target: suite.target.endpoints[0]! });
+  const viaProxy = newClient([proxy.endpoint], { callTimeoutMs: 3000, dialTimeoutMs: 1000 });
   try {
     const a = recorder('a');
     const b = recorder('b');

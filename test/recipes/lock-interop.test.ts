@@ -6,29 +6,23 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
+import type { Client } from '@etcd-ts/client';
 import { Election, type LeaderInfo } from '@etcd-ts/recipes';
 import { Mutex } from '@etcd-ts/recipes';
-import { Session } from '@etcd-ts/recipes';
+import type { Session } from '@etcd-ts/recipes';
 import { runEtcdctl } from '../harness/etcdctl.js';
-import { useTarget, type Target } from '../harness/target.js';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 import { spawnEtcdctl, type Proc } from './workers/procs.js';
 
-let target: Target;
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 let client: Client;
 let endpoint: string;
-const sessions: Session[] = [];
 const procs: Proc[] = [];
 let seq = 0;
 const unique = (what: string): string => `interop-${process.pid}-${what}-${++seq}`;
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
 
-async function session(ttl = 10): Promise<Session> {
-  const s = await Session.create(client, { ttl });
-  sessions.push(s);
-  return s;
-}
+const session = (ttl?: number): Promise<Session> => suite.session(client, ttl);
 
 function etcdctl(args: string[]): Proc {
   const p = spawnEtcdctl(endpoint, args);
@@ -39,21 +33,18 @@ function etcdctl(args: string[]): Proc {
 const keyCount = async (prefix: string): Promise<number> => client.get(prefix).prefix().count();
 
 test.before(async () => {
-  target = await useTarget();
-  endpoint = target.endpoints[0]!;
-  client = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await suite.start();
+  endpoint = suite.target.endpoints[0]!;
+  client = suite.client();
 });
 
 test.after.each(async () => {
   // SIGTERM: etcdctl unlocks / resigns on it (its session's TTL is 60 s).
   await Promise.all(procs.splice(0).map((p) => p.stop()));
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
+  await suite.closeSessions();
 });
 
-test.after(async () => {
-  await client?.close();
-  await target?.dispose();
-});
+test.after(suite.stop);
 
 test('etcdctl lock holds: our lock waits, with the same key layout; it passes to us on release', async () => {
   const name = unique('ctl-holds');

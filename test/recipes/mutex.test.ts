@@ -4,42 +4,32 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client, op } from '@etcd-ts/client';
+import { op, type Client } from '@etcd-ts/client';
 import { Mutex } from '@etcd-ts/recipes';
-import { Session } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
+import type { Session } from '@etcd-ts/recipes';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 import { spawnWorker, type Proc } from './workers/procs.js';
 
-let target: Target;
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 let client: Client;
-const sessions: Session[] = [];
 const procs: Proc[] = [];
 let seq = 0;
 const unique = (what: string): string => `mutex-test/${process.pid}/${what}-${++seq}`;
 
-async function session(ttl = 10): Promise<Session> {
-  const s = await Session.create(client, { ttl });
-  sessions.push(s);
-  return s;
-}
+const session = (ttl?: number): Promise<Session> => suite.session(client, ttl);
 
 test.before(async () => {
-  target = await useTarget();
-  client = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await suite.start();
+  client = suite.client();
 });
 
 test.after.each(async () => {
   await Promise.all(procs.splice(0).map((p) => p.kill()));
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
+  await suite.closeSessions();
 });
 
-test.after(async () => {
-  await client?.close();
-  await target?.dispose();
-});
-
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
+test.after(suite.stop);
 
 test('lock: Go key layout, fencing token = create revision, unlock deletes the key', async () => {
   const s = await session();
@@ -194,7 +184,7 @@ test('mutual exclusion under contention: N processes, fenced non-atomic incremen
   const N = 4;
   const K = 15;
   for (let i = 0; i < N; i++) {
-    procs.push(spawnWorker('mutex-worker', [JSON.stringify({ endpoints: target.endpoints, name, ttl: 10, mode: 'count', iterations: K, counter })]));
+    procs.push(spawnWorker('mutex-worker', [JSON.stringify({ endpoints: suite.target.endpoints, name, ttl: 10, mode: 'count', iterations: K, counter })]));
   }
   const lines = await Promise.all(procs.map((p) => p.waitLine(/^done \d+$/, 120_000)));
   assert.equal(lines, new Array(N).fill(`done ${K}`));
@@ -206,7 +196,7 @@ test('mutual exclusion under contention: N processes, fenced non-atomic incremen
 test('a holder killed with SIGKILL: the lock passes on within TTL + 1 s', async () => {
   const name = unique('sigkill');
   const ttl = 2;
-  const w = spawnWorker('mutex-worker', [JSON.stringify({ endpoints: target.endpoints, name, ttl, mode: 'hold' })]);
+  const w = spawnWorker('mutex-worker', [JSON.stringify({ endpoints: suite.target.endpoints, name, ttl, mode: 'hold' })]);
   procs.push(w);
   await w.waitLine(/^locked /, 30_000);
   const m = new Mutex(await session(), name);
@@ -223,7 +213,7 @@ test('a holder killed with SIGKILL: the lock passes on within TTL + 1 s', async 
 test('a holder paused with SIGSTOP past its TTL: its fenced write after SIGCONT is rejected', async () => {
   const name = unique('sigstop');
   const data = `${name}-data`;
-  const w = spawnWorker('mutex-worker', [JSON.stringify({ endpoints: target.endpoints, name, ttl: 2, mode: 'hold' })]);
+  const w = spawnWorker('mutex-worker', [JSON.stringify({ endpoints: suite.target.endpoints, name, ttl: 2, mode: 'hold' })]);
   procs.push(w);
   const locked = await w.waitLine(/^locked /, 30_000);
   const staleToken = Number(locked.split(' ')[1]);

@@ -6,21 +6,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
 import { PriorityQueue, priorityKey } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
+import { SuiteTarget } from './fixtures.js';
 import { spawnWorker, type Proc } from './workers/procs.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
 const queues: PriorityQueue[] = [];
 const procs: Proc[] = [];
 let run = 0;
 
 function queue(prefix: string, ttl = 5): PriorityQueue {
-  const c = new Client({ endpoints: target.endpoints, callTimeoutMs: 10_000 });
-  clients.push(c);
-  const q = new PriorityQueue(c, prefix, { ttl });
+  const q = new PriorityQueue(suite.client(), prefix, { ttl });
   queues.push(q);
   return q;
 }
@@ -38,15 +34,12 @@ async function drain(q: PriorityQueue): Promise<string[]> {
   throw new Error('queue did not drain');
 }
 
-test.before(async () => {
-  target = await useTarget();
-});
+test.before(suite.start);
 
 test.after(async () => {
   await Promise.allSettled(procs.map((p) => p.kill()));
   await Promise.allSettled(queues.map((q) => q.close()));
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
+  await suite.stop();
 });
 
 test('keys use the zero-padded %05d priority segment', async () => {
@@ -116,7 +109,7 @@ test('an item claimed by a killed consumer is delivered again after its lease ex
   const p = ns('sigkill');
   const producer = queue(p);
   await producer.enqueue('urgent', 0);
-  const worker = spawnWorker('queue-consumer', [JSON.stringify({ endpoints: target.endpoints, prefix: p, ttl: 2, priority: true })]);
+  const worker = spawnWorker('queue-consumer', [JSON.stringify({ endpoints: suite.target.endpoints, prefix: p, ttl: 2, priority: true })]);
   procs.push(worker);
   const line = await worker.waitLine(/^claimed /, 30_000);
   const claimedKey = line.split(' ')[1];

@@ -5,24 +5,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
+import type { Client } from '@etcd-ts/client';
 import { Queue } from '@etcd-ts/recipes';
 import { Session } from '@etcd-ts/recipes';
 import { waitFor } from '../harness/wait-for.js';
-import { useTarget, type Target } from '../harness/target.js';
+import { SuiteTarget } from './fixtures.js';
 import { spawnWorker, type Proc } from './workers/procs.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
+const { client } = suite;
 const procs: Proc[] = [];
 const queues: Queue[] = [];
 let run = 0;
-
-function client(): Client {
-  const c = new Client({ endpoints: target.endpoints, callTimeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
 
 function queue(c: Client, prefix: string, opts?: ConstructorParameters<typeof Queue>[2]): Queue {
   const q = new Queue(c, prefix, opts);
@@ -32,15 +26,12 @@ function queue(c: Client, prefix: string, opts?: ConstructorParameters<typeof Qu
 
 const ns = (name: string): string => `queue-test/${++run}-${name}`;
 
-test.before(async () => {
-  target = await useTarget();
-});
+test.before(suite.start);
 
 test.after(async () => {
   await Promise.allSettled(procs.map((p) => p.kill()));
   await Promise.allSettled(queues.map((q) => q.close()));
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
+  await suite.stop();
 });
 
 test('items come out in enqueue (create revision) order, from several producers', async () => {
@@ -141,7 +132,7 @@ test('at-least-once: an item claimed by a consumer killed with SIGKILL is delive
   const producer = queue(c, p);
   await producer.enqueue('job-1');
   await producer.enqueue('job-2');
-  const worker = spawnWorker('queue-consumer', [JSON.stringify({ endpoints: target.endpoints, prefix: p, ttl: 2 })]);
+  const worker = spawnWorker('queue-consumer', [JSON.stringify({ endpoints: suite.target.endpoints, prefix: p, ttl: 2 })]);
   procs.push(worker);
   const line = await worker.waitLine(/^claimed /, 30_000);
   const [, claimedKey, leaseHex] = line.split(' ');

@@ -4,40 +4,30 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client, op } from '@etcd-ts/client';
+import { op, type Client } from '@etcd-ts/client';
 import { RWMutex } from '@etcd-ts/recipes';
-import { Session } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 
-let target: Target;
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 let client: Client;
-const sessions: Session[] = [];
 let seq = 0;
 const unique = (what: string): string => `rwmutex-test/${process.pid}/${what}-${++seq}`;
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
 
 async function rw(name: string): Promise<RWMutex> {
-  const s = await Session.create(client, { ttl: 10 });
-  sessions.push(s);
-  return new RWMutex(s, name);
+  return new RWMutex(await suite.session(client), name);
 }
 
 const count = async (prefix: string): Promise<number> => client.get(prefix).prefix().count();
 
 test.before(async () => {
-  target = await useTarget();
-  client = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await suite.start();
+  client = suite.client();
 });
 
-test.after.each(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
+test.after.each(suite.closeSessions);
 
-test.after(async () => {
-  await client?.close();
-  await target?.dispose();
-});
+test.after(suite.stop);
 
 test('key layout: <name>/read/<ns> and <name>/write/<ns> on the session lease', async () => {
   const name = unique('layout');

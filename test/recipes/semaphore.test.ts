@@ -4,43 +4,31 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client, op } from '@etcd-ts/client';
+import { op, type Client } from '@etcd-ts/client';
 import { Semaphore } from '@etcd-ts/recipes';
-import { Session } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
+import type { Session } from '@etcd-ts/recipes';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 
-let target: Target;
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 let client: Client;
-const sessions: Session[] = [];
 let seq = 0;
 const unique = (what: string): string => `semaphore-test/${process.pid}/${what}-${++seq}`;
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
 
 async function sem(name: string, n: number, shared?: Session): Promise<Semaphore> {
-  let s = shared;
-  if (!s) {
-    s = await Session.create(client, { ttl: 10 });
-    sessions.push(s);
-  }
-  return new Semaphore(s, name, n);
+  return new Semaphore(shared ?? (await suite.session(client)), name, n);
 }
 
 const count = async (prefix: string): Promise<number> => client.get(prefix).prefix().count();
 
 test.before(async () => {
-  target = await useTarget();
-  client = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await suite.start();
+  client = suite.client();
 });
 
-test.after.each(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
+test.after.each(suite.closeSessions);
 
-test.after(async () => {
-  await client?.close();
-  await target?.dispose();
-});
+test.after(suite.stop);
 
 test('N permits: the first N acquire at once, the others wait in order', async () => {
   const name = unique('basic');
@@ -72,8 +60,7 @@ test('N permits: the first N acquire at once, the others wait in order', async (
 
 test('one session may hold several permits through several Semaphore objects', async () => {
   const name = unique('shared-session');
-  const s = await Session.create(client, { ttl: 10 });
-  sessions.push(s);
+  const s = await suite.session(client);
   const a = await sem(name, 2, s);
   const b = await sem(name, 2, s);
   const c = await sem(name, 2, s);

@@ -6,24 +6,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
 import { ServiceRegistry, type DiscoveredInstance, type Registration, type ServiceDiscovery } from '@etcd-ts/recipes';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
-import { useTarget, type Target } from '../harness/target.js';
 import { waitFor } from '../harness/wait-for.js';
+import { SuiteTarget } from './fixtures.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
+const { client } = suite;
 const registrations: Registration[] = [];
 const discoveries: ServiceDiscovery[] = [];
 const proxies: TcpProxy[] = [];
 let run = 0;
-
-function client(endpoints: string[] = target.endpoints): Client {
-  const c = new Client({ endpoints, callTimeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
 
 /** A registry under a prefix of its own, on a client of its own. */
 function registry(prefix: string, c = client()): ServiceRegistry {
@@ -45,16 +38,13 @@ function discover(r: ServiceRegistry, service: string): ServiceDiscovery {
 const ids = (list: readonly DiscoveredInstance[]): string[] => list.map((i) => i.id);
 const ns = (name: string): string => `registry-test/${++run}-${name}`;
 
-test.before(async () => {
-  target = await useTarget();
-});
+test.before(suite.start);
 
 test.after(async () => {
   await Promise.allSettled(discoveries.map((d) => d.close()));
   await Promise.allSettled(registrations.map((r) => r.deregister()));
   await Promise.allSettled(proxies.map((p) => p.close()));
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
+  await suite.stop();
 });
 
 test('register puts <prefix>/<service>/<id> as JSON under a lease; discover lists the instances', async () => {
@@ -179,7 +169,7 @@ test('deregister removes the instance and revokes its lease; no re-registration 
 
 test('discovery resyncs after its watch revision is compacted', async () => {
   const prefix = ns('compact');
-  const proxy = await startTcpProxy({ target: target.endpoints[0] as string });
+  const proxy = await startTcpProxy({ target: suite.target.endpoints[0] as string });
   proxies.push(proxy);
   const viaProxy = client([proxy.endpoint]);
   const d = discover(registry(prefix, viaProxy), 'svc');

@@ -8,33 +8,29 @@ import { Client } from '@etcd-ts/client';
 import { Election } from '@etcd-ts/recipes';
 import { Mutex } from '@etcd-ts/recipes';
 import { Session, type SessionState } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
 import { waitFor } from '../harness/wait-for.js';
+import { errName, SuiteTarget } from './fixtures.js';
 
-let target: Target;
+const suite = new SuiteTarget({ callTimeoutMs: 5000 });
 let client: Client;
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 let seq = 0;
 const unique = (what: string): string => `session-test/${process.pid}/${what}-${++seq}`;
-const errName = (err: unknown): string => (err instanceof Error ? err.name : String(err));
 
 test.before(async () => {
-  target = await useTarget();
-  client = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await suite.start();
+  client = suite.client();
 });
 
 test.after.each(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-test.after(async () => {
-  await client?.close();
-  await target?.dispose();
-});
+test.after(suite.stop);
 
 async function proxied(): Promise<{ proxy: TcpProxy; client: Client }> {
-  const proxy = await startTcpProxy({ target: target.endpoints[0]! });
+  const proxy = await startTcpProxy({ target: suite.target.endpoints[0]! });
   const c = new Client({ endpoints: [proxy.endpoint], callTimeoutMs: 3000, dialTimeoutMs: 1000 });
   cleanups.push(() => proxy.close(), () => c.close());
   return { proxy, client: c };
@@ -78,7 +74,7 @@ test('orphan(): lost at once locally, the lease lives on; another client resumes
   assert.is((await a.lost).reason, 'closed');
   assert.ok((await client.lease.timeToLive(a.leaseId)).ttl > 0, 'still alive on the server');
 
-  await using other = new Client({ endpoints: target.endpoints, callTimeoutMs: 5000 });
+  await using other = new Client({ endpoints: suite.target.endpoints, callTimeoutMs: 5000 });
   const b = await Session.create(other, { lease: a.leaseId });
   cleanups.push(() => b.close());
   assert.is(b.leaseId, a.leaseId);

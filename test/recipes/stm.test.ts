@@ -5,31 +5,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Client } from '@etcd-ts/client';
 import { stm, StmConflictError, type StmIsolation } from '@etcd-ts/recipes';
-import { useTarget, type Target } from '../harness/target.js';
+import { SuiteTarget } from './fixtures.js';
 
-let target: Target;
-const clients: Client[] = [];
+const suite = new SuiteTarget({ callTimeoutMs: 10_000 });
+const { client } = suite;
 let run = 0;
-
-function client(): Client {
-  const c = new Client({ endpoints: target.endpoints, callTimeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
 
 /** A key prefix of its own for each test. */
 const ns = (name: string): string => `stm-test/${++run}-${name}/`;
 
-test.before(async () => {
-  target = await useTarget();
-});
-
-test.after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await target?.dispose();
-});
+test.before(suite.start);
+test.after(suite.stop);
 
 /** Deterministic pseudo-random numbers (xorshift32). */
 function rng(seed: number): () => number {

@@ -8,15 +8,9 @@ import {
   type ConfigSource,
   type ConfigWatcherOptions,
 } from './config-watcher-options.js';
-
-export {
-  ConfigClosedError,
-  ConfigInvalidError,
-  type ConfigDecode,
-  type ConfigInput,
-  type ConfigSource,
-  type ConfigWatcherOptions,
-} from './config-watcher-options.js';
+import { callSafely } from './call-safely.js';
+import { pause } from './pause.js';
+import { Subscribers } from './subscribers.js';
 
 /** What a ConfigWatcher needs from a client (a Client or a Namespace). */
 export type ConfigClient = Pick<Client, 'get' | 'watch'>;
@@ -48,20 +42,6 @@ function decoder(d: ConfigDecode | undefined): (value: Buffer, key: string) => u
     default:
       return (v) => v;
   }
-}
-
-/** Resolves after ms, or at once when signal fires. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -109,7 +89,7 @@ export class ConfigWatcher<T, S extends ConfigSource = ConfigSource>
   private timer: NodeJS.Timeout | undefined;
   /** When the oldest change not applied yet arrived (for maxWaitMs). */
   private pendingSince: number | undefined;
-  private readonly consumers = new Set<{ items: T[]; wake: (() => void) | undefined; ended: boolean }>();
+  private readonly subscribers = new Subscribers<T>();
   private resolveReady!: (v: T) => void;
   private rejectReady!: (e: Error) => void;
   private readonly running: Promise<void>;
@@ -177,10 +157,7 @@ export class ConfigWatcher<T, S extends ConfigSource = ConfigSource>
       this.timer = undefined;
       this.controller.abort(new ConfigClosedError());
       this.rejectReady(new ConfigClosedError());
-      for (const c of this.consumers) {
-        c.ended = true;
-        c.wake?.();
-      }
+      this.subscribers.end();
     }
     await this.running;
   }
@@ -191,25 +168,7 @@ export class ConfigWatcher<T, S extends ConfigSource = ConfigSource>
 
   /** The current value (if any), then every new valid value, until close(). Leaving the loop early does not close the watcher. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    const c = { items: this.hasValue ? [this.value as T] : [], wake: undefined as (() => void) | undefined, ended: this.closedFlag };
-    this.consumers.add(c);
-    return {
-      next: async (): Promise<IteratorResult<T>> => {
-        for (;;) {
-          if (c.items.length > 0) return { value: c.items.shift() as T, done: false };
-          if (c.ended) {
-            this.consumers.delete(c);
-            return { value: undefined, done: true };
-          }
-          await new Promise<void>((resolve) => (c.wake = resolve));
-          c.wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<T>> => {
-        this.consumers.delete(c);
-        return { value: undefined, done: true };
-      },
-    };
+    return this.subscribers.iterator(this.hasValue ? [this.value as T] : []);
   }
 
   /** Read, then watch from the read's revision + 1; read again after a compaction; back off on failures. */
@@ -315,17 +274,8 @@ export class ConfigWatcher<T, S extends ConfigSource = ConfigSource>
     this.valueRevision = revision;
     this.hasValue = true;
     this.resolveReady(value);
-    for (const c of this.consumers) {
-      c.items.push(value);
-      c.wake?.();
-    }
-    try {
-      this.options.onChange?.(value, previous);
-    } catch (err) {
-      process.nextTick(() => {
-        throw err;
-      });
-    }
+    this.subscribers.publish(() => value);
+    callSafely(() => this.options.onChange?.(value, previous));
     this.safeEmit('change', value, previous, revision);
   }
 
@@ -340,22 +290,10 @@ export class ConfigWatcher<T, S extends ConfigSource = ConfigSource>
   }
 
   private callOnError(err: Error): void {
-    try {
-      this.options.onError?.(err);
-    } catch (e) {
-      process.nextTick(() => {
-        throw e;
-      });
-    }
+    callSafely(() => this.options.onError?.(err));
   }
 
   private safeEmit<K extends keyof ConfigWatcherEvents<T>>(name: K, ...args: ConfigWatcherEvents<T>[K]): void {
-    try {
-      (this.emit as (n: K, ...a: ConfigWatcherEvents<T>[K]) => boolean)(name, ...args);
-    } catch (err) {
-      process.nextTick(() => {
-        throw err;
-      });
-    }
+    callSafely(() => (this.emit as (n: K, ...a: ConfigWatcherEvents<T>[K]) => boolean)(name, ...args));
   }
 }

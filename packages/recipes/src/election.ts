@@ -1,6 +1,7 @@
 import { compare, op, toBuffer, type Bytes, type CallOptions, type Client, type Cmp, type mvccpb } from '@etcd-ts/client';
-import { Holding, leaseKey, WaitScope, type WaitOptions } from './mutex-support.js';
+import { Holding, leaseKey, waitInScope, type WaitOptions } from './mutex-support.js';
 import { LockReleasedError } from './mutex-errors.js';
+import { pause } from './pause.js';
 import type { Session } from './session.js';
 import { holdEventLoop, waitDeletes } from './wait-delete.js';
 
@@ -140,46 +141,38 @@ export class Election {
   async campaign(value: Bytes, opts: CampaignOptions = {}): Promise<void> {
     const key = this.key;
     const val = toBuffer(value);
-    const client = this.session.client;
-    const scope = new WaitScope(this.session, key, opts);
-    let rev = -1;
-    try {
-      scope.check();
+    const session = this.session;
+    const client = session.client;
+    // On any failure the candidacy is withdrawn (it would otherwise become leader with nobody to lead).
+    await waitInScope(session, key, opts, async (scope, claim) => {
       const res = await client
         .txn()
         .if(compare.createRevision(key, '=', 0))
-        .then(op.put(key, val, { lease: this.session.leaseId }))
+        .then(op.put(key, val, { lease: session.leaseId }))
         .else(op.get(key))
         .commit(); // not abortable: an aborted write may still apply, and its key must be known to be removed
-      rev = res.revision;
-      if (!res.succeeded) {
-        const kv = res.responses[0]?.responseRange?.kvs[0];
-        if (!kv) throw new Error(`election ${this.name}: txn answered without the key`);
-        rev = kv.createRevision;
-        if (!Buffer.from(kv.value).equals(val)) {
-          const put = await client
-            .txn()
-            .if(compare.createRevision(key, '=', rev))
-            .then(op.put(key, val, { lease: this.session.leaseId }))
-            .commit();
-          if (!put.succeeded) throw new NotLeaderError(this.name);
-        }
+      // The session's key already there: its candidacy is reused.
+      const existing = res.succeeded ? undefined : res.responses[0]?.responseRange?.kvs[0];
+      if (!res.succeeded && !existing) throw new Error(`election ${this.name}: txn answered without the key`);
+      const rev = existing?.createRevision ?? res.revision;
+      claim(key, rev);
+      if (existing && !Buffer.from(existing.value).equals(val)) {
+        const put = await client
+          .txn()
+          .if(compare.createRevision(key, '=', rev))
+          .then(op.put(key, val, { lease: session.leaseId }))
+          .commit();
+        if (!put.succeeded) throw new NotLeaderError(this.name);
       }
       const readRev = await waitDeletes(client, this.prefix, rev - 1, scope.signal);
       // The session may have been lost while waiting: the key must still be ours.
       const mine = await client.get(key, { signal: scope.signal });
       const kv = mine.kvs[0];
-      if (!kv || kv.createRevision !== rev) throw this.session.signal.reason ?? new NotLeaderError(this.name);
+      if (!kv || kv.createRevision !== rev) throw session.signal.reason ?? new NotLeaderError(this.name);
       if (this.holding?.isValid && this.holding.createRevision === rev) return;
       this.holding?.end(new LockReleasedError(key));
-      this.holding = new Holding(this.session, key, rev, Math.max(readRev, mine.revision));
-    } catch (err) {
-      // Withdraw the candidacy (it would otherwise become leader with nobody to lead).
-      if (rev >= 0 && !this.session.signal.aborted) await this.deleteKey(key, rev);
-      throw scope.reason(err);
-    } finally {
-      scope.dispose();
-    }
+      this.holding = new Holding(session, key, rev, Math.max(readRev, mine.revision));
+    });
   }
 
   /** Announces a new value without another election; throws NotLeaderError when no longer leader. */
@@ -219,18 +212,6 @@ export class Election {
   /** See Election.observe. */
   observe(opts: ObserveOptions = {}): LeaderObserver {
     return Election.observe(this.session.client, this.name, opts);
-  }
-
-  private async deleteKey(key: string, rev: number): Promise<void> {
-    try {
-      await this.session.client
-        .txn()
-        .if(compare.createRevision(key, '=', rev))
-        .then(op.delete(key))
-        .commit({ timeoutMs: 5000 });
-    } catch {
-      // the lease removes it at the latest
-    }
   }
 }
 
@@ -349,16 +330,4 @@ const DELETE = 1;
 
 function isClientClosed(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'CLIENT_CLOSED';
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

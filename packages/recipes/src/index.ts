@@ -35,17 +35,15 @@ export {
   type RegistrationEvents,
   type ServiceInstance,
 } from './service-registry.js';
+export { ConfigWatcher, type ConfigClient, type ConfigWatcherEvents } from './config-watcher.js';
 export {
-  ConfigWatcher,
   ConfigClosedError,
   ConfigInvalidError,
-  type ConfigClient,
   type ConfigDecode,
   type ConfigInput,
   type ConfigSource,
-  type ConfigWatcherEvents,
   type ConfigWatcherOptions,
-} from './config-watcher.js';
+} from './config-watcher-options.js';
 export {
   stm,
   StmConflictError,

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Bytes, Client } from '@etcd-ts/client';
 import { Election } from './election.js';
+import { pause } from './pause.js';
 import { Session } from './session.js';
 import { holdEventLoop } from './wait-delete.js';
 
@@ -190,20 +191,4 @@ export class LeaderJob extends EventEmitter<LeaderJobEvents> implements AsyncDis
 
 function isLeaseLost(err: unknown): boolean {
   return err instanceof Error && (err.name === 'LeaseLostError' || (err as { code?: unknown }).code === 'LEASE_NOT_FOUND');
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,6 +1,6 @@
-import { isEtcdError, LeaseLostError } from '@etcd-ts/client';
+import { compare, isEtcdError, LeaseLostError, op, type CallOptions, type Client, type TxnResult } from '@etcd-ts/client';
 import type { Session } from './session.js';
-import { LockLostError, LockTimeoutError } from './mutex-errors.js';
+import { LockLostError, LockTimeoutError, NotLockOwnerError } from './mutex-errors.js';
 import { waitGenerationEnd } from './wait-delete.js';
 
 /** Options of lock()/acquire()/campaign(). */
@@ -108,4 +108,80 @@ export class Holding {
 /** `<prefix><lease ID in lowercase hex>`, as etcd's Go concurrency package spells it (`%s%x`). */
 export function leaseKey(prefix: string, leaseId: bigint): string {
   return `${prefix}${leaseId.toString(16)}`;
+}
+
+/**
+ * Runs one wait for a key (lock(), acquire(), campaign()) under a WaitScope.
+ * `attempt` reports the key it put with `claim`; when the attempt fails, that
+ * key is withdrawn (withdrawKey) and the failure is reported as the scope's
+ * reason (the session's loss, the timeout or the caller's abort first).
+ */
+export async function waitInScope<T>(
+  session: Session,
+  scopeKey: string,
+  opts: WaitOptions,
+  attempt: (scope: WaitScope, claim: (key: string, createRevision: number) => void) => Promise<T>,
+): Promise<T> {
+  const scope = new WaitScope(session, scopeKey, opts);
+  let claimed: { key: string; createRevision: number } | undefined;
+  try {
+    scope.check();
+    return await attempt(scope, (key, createRevision) => (claimed = { key, createRevision }));
+  } catch (err) {
+    if (claimed) await withdrawKey(session, claimed.key, claimed.createRevision);
+    throw scope.reason(err);
+  } finally {
+    scope.dispose();
+  }
+}
+
+/** Deletes `key` if it is still the generation created at `createRevision`. */
+export function deleteIfCreatedAt(client: Client, key: string, createRevision: number, opts: CallOptions): Promise<TxnResult> {
+  return client.txn().if(compare.createRevision(key, '=', createRevision)).then(op.delete(key)).commit(opts);
+}
+
+/**
+ * Best-effort delete of a waiter's or candidate's own key: nothing to do once
+ * the session is lost (the key went with the lease), and a failure is ignored
+ * (the lease removes the key at the latest).
+ */
+export async function withdrawKey(session: Session, key: string, createRevision: number): Promise<void> {
+  if (session.signal.aborted) return;
+  try {
+    await deleteIfCreatedAt(session.client, key, createRevision, { timeoutMs: 5000 });
+  } catch {
+    // the lease removes it at the latest
+  }
+}
+
+/**
+ * Puts an empty key named by `nextKey()` under the session's lease, with a new
+ * name while the name is taken (etcd's newUniqueKV); resolves with the key and
+ * its create revision. Not abortable: an aborted write may still apply, and
+ * its key must be known to be removed.
+ */
+export async function putUniqueKey(session: Session, nextKey: () => string): Promise<{ key: string; createRevision: number }> {
+  for (;;) {
+    const key = nextKey();
+    const res = await session.client
+      .txn()
+      .if(compare.version(key, '=', 0))
+      .then(op.put(key, '', { lease: session.leaseId }))
+      .commit();
+    if (res.succeeded) return { key, createRevision: res.revision };
+  }
+}
+
+/**
+ * After a wait: the waiter's key must still be there with its create revision
+ * (the session may have been lost meanwhile). Resolves with the revision of
+ * the read; rejects with the session's loss, or NotLockOwnerError when the key
+ * was deleted (`what` names the recipe in the message).
+ */
+export async function confirmOwnKey(session: Session, key: string, createRevision: number, what: string, signal: AbortSignal): Promise<number> {
+  const mine = await session.client.get(key, { signal });
+  if (mine.kvs[0]?.createRevision !== createRevision) {
+    throw session.signal.aborted ? session.signal.reason : new NotLockOwnerError(key, `${what} ${key}: key deleted while waiting`);
+  }
+  return mine.revision;
 }

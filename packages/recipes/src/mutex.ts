@@ -1,7 +1,6 @@
-import { compare, op, type CallOptions, type Cmp, type Op, type TxnBuilder, type TxnResult } from '@etcd-ts/client';
-import { LockReleasedError, NotLockOwnerError } from './mutex-errors.js';
-import { Holding, leaseKey, WaitScope, type WaitOptions } from './mutex-support.js';
-import type { Session } from './session.js';
+import { compare, op, type CallOptions } from '@etcd-ts/client';
+import { KeyLock } from './key-lock.js';
+import { confirmOwnKey, Holding, leaseKey, waitInScope, withdrawKey, type WaitOptions } from './mutex-support.js';
 import { waitDeletes } from './wait-delete.js';
 
 export type LockOptions = WaitOptions;
@@ -34,19 +33,7 @@ export type LockOptions = WaitOptions;
  * try { await m.guard(op.put('jobs/state', 'x')); } finally { await m.unlock(); }
  * ```
  */
-export class Mutex implements AsyncDisposable {
-  /** `name + '/'`: the prefix of every contender's key. */
-  readonly prefix: string;
-  private holding: Holding | undefined;
-  private busy = false;
-
-  constructor(
-    readonly session: Session,
-    readonly name: string,
-  ) {
-    this.prefix = `${name}/`;
-  }
-
+export class Mutex extends KeyLock {
   /** This session's key: `<name>/<lease ID hex>`. */
   get key(): string {
     return leaseKey(this.prefix, this.session.leaseId);
@@ -57,23 +44,9 @@ export class Mutex implements AsyncDisposable {
     return this.holding?.isValid === true;
   }
 
-  /** The create revision of the held key; throws NotLockOwnerError when not held. */
-  get fencingToken(): number {
-    return this.held().createRevision;
-  }
-
   /** Revision at which the lock was acquired (etcd's Mutex.Header().Revision). */
   get revision(): number {
     return this.held().revision;
-  }
-
-  /**
-   * Aborted when the lock is lost while held: the session is lost (reason
-   * LeaseLostError), the key is deleted by someone else (LockLostError) or
-   * unlock() is called (LockReleasedError). An aborted signal when not held.
-   */
-  get signal(): AbortSignal {
-    return this.holding?.signal ?? AbortSignal.abort(new NotLockOwnerError(this.key));
   }
 
   /**
@@ -96,109 +69,50 @@ export class Mutex implements AsyncDisposable {
    * when not held. On failure the lock stays held here (retry, or let the
    * session's lease end it).
    */
-  async unlock(opts: CallOptions = {}): Promise<void> {
-    const h = this.holding;
-    if (!h) return;
-    await this.session.client
-      .txn()
-      .if(compare.createRevision(h.key, '=', h.createRevision))
-      .then(op.delete(h.key))
-      .commit(opts);
-    if (this.holding === h) this.holding = undefined;
-    h.end(new LockReleasedError(h.key));
+  unlock(opts: CallOptions = {}): Promise<void> {
+    return this.releaseHeld(opts);
   }
 
-  /**
-   * The compare that holds only while this holder's key exists with its
-   * create revision (never true when not held).
-   */
-  isOwner(): Cmp {
-    const h = this.holding;
-    return compare.createRevision(h?.key ?? this.key, '=', h?.createRevision ?? -1);
+  protected override unheldKey(): string {
+    return this.key;
   }
 
-  /** A txn already conditioned on `isOwner()`; add compares and ops. */
-  txn(): TxnBuilder {
-    return this.session.client.txn().if(this.isOwner());
-  }
-
-  /** Runs ops in a txn only if this holder still owns the lock; throws NotLockOwnerError otherwise. */
-  async guard(...ops: Op[]): Promise<TxnResult> {
-    const key = this.holding?.key ?? this.key;
-    const res = await this.txn().then(...ops).commit();
-    if (!res.succeeded) throw new NotLockOwnerError(key);
-    return res;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unlock();
-  }
-
-  private held(): Holding {
-    if (!this.holding) throw new NotLockOwnerError(this.key);
-    return this.holding;
+  protected override unheldCompareKey(): string {
+    return this.key;
   }
 
   /** Resolves with the fencing token, or undefined when `wait` is false and the lock is taken. */
   private async acquire(opts: WaitOptions, wait: boolean): Promise<number | undefined> {
-    if (this.busy) throw new Error(`lock ${this.key}: another lock()/tryLock() of this Mutex is in progress`);
     if (this.holding?.isValid) return this.holding.createRevision;
-    this.busy = true;
     const key = this.key;
-    const scope = new WaitScope(this.session, key, wait ? opts : { signal: opts.signal });
-    const client = this.session.client;
-    let myRev = -1;
-    let created = false;
-    try {
-      scope.check();
-      const owner = op.get(this.prefix, { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 });
-      const res = await client
-        .txn()
-        .if(compare.createRevision(key, '=', 0))
-        .then(op.put(key, '', { lease: this.session.leaseId }), owner)
-        .else(op.get(key), owner)
-        .commit(); // not abortable: an aborted write may still apply, and its key must be known to be removed
-      created = res.succeeded;
-      myRev = res.succeeded ? res.revision : (res.responses[0]?.responseRange?.kvs[0]?.createRevision ?? -1);
-      if (myRev < 0) throw new Error(`lock ${key}: txn answered without the key`);
-      const first = res.responses[1]?.responseRange?.kvs[0];
-      let revision = res.revision;
-      if (first && first.createRevision !== myRev) {
-        if (!wait) {
-          if (created) await this.deleteKey(key, myRev);
-          return undefined;
+    const session = this.session;
+    return this.exclusively(`lock ${key}: another lock()/tryLock() of this Mutex is in progress`, () =>
+      waitInScope(session, key, wait ? opts : { signal: opts.signal }, async (scope, claim) => {
+        const owner = op.get(this.prefix, { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 });
+        const res = await session.client
+          .txn()
+          .if(compare.createRevision(key, '=', 0))
+          .then(op.put(key, '', { lease: session.leaseId }), owner)
+          .else(op.get(key), owner)
+          .commit(); // not abortable: an aborted write may still apply, and its key must be known to be removed
+        const created = res.succeeded;
+        const myRev = res.succeeded ? res.revision : (res.responses[0]?.responseRange?.kvs[0]?.createRevision ?? -1);
+        if (myRev < 0) throw new Error(`lock ${key}: txn answered without the key`);
+        // tryLock() leaves a key of this session it did not create where it is.
+        if (created || wait) claim(key, myRev);
+        const first = res.responses[1]?.responseRange?.kvs[0];
+        let revision = res.revision;
+        if (first && first.createRevision !== myRev) {
+          if (!wait) {
+            if (created) await withdrawKey(session, key, myRev);
+            return undefined;
+          }
+          await waitDeletes(session.client, this.prefix, myRev - 1, scope.signal);
+          revision = await confirmOwnKey(session, key, myRev, 'lock', scope.signal);
         }
-        await waitDeletes(client, this.prefix, myRev - 1, scope.signal);
-        // The session may have been lost while waiting: the key must still be ours.
-        const mine = await client.get(key, { signal: scope.signal });
-        const kv = mine.kvs[0];
-        if (!kv || kv.createRevision !== myRev) {
-          throw this.session.signal.aborted ? this.session.signal.reason : new NotLockOwnerError(key, `lock ${key}: key deleted while waiting`);
-        }
-        revision = mine.revision;
-      }
-      this.holding = new Holding(this.session, key, myRev, revision);
-      return myRev;
-    } catch (err) {
-      if (myRev >= 0 && (created || wait)) await this.deleteKey(key, myRev);
-      throw scope.reason(err);
-    } finally {
-      scope.dispose();
-      this.busy = false;
-    }
-  }
-
-  /** Best-effort delete of the waiter's key (it goes with the lease anyway). */
-  private async deleteKey(key: string, rev: number): Promise<void> {
-    if (this.session.signal.aborted) return;
-    try {
-      await this.session.client
-        .txn()
-        .if(compare.createRevision(key, '=', rev))
-        .then(op.delete(key))
-        .commit({ timeoutMs: 5000 });
-    } catch {
-      // the lease removes it at the latest
-    }
+        this.holding = new Holding(session, key, myRev, revision);
+        return myRev;
+      }),
+    );
   }
 }

@@ -1,8 +1,7 @@
-import { compare, op, type CallOptions, type Cmp, type Op, type TxnBuilder, type TxnResult } from '@etcd-ts/client';
-import { LockReleasedError, NotLockOwnerError } from './mutex-errors.js';
-import { Holding, WaitScope, type WaitOptions } from './mutex-support.js';
-import type { Session } from './session.js';
-import { lastCreatedBefore, waitDelete } from './wait-delete.js';
+import type { CallOptions } from '@etcd-ts/client';
+import { KeyLock } from './key-lock.js';
+import { confirmOwnKey, Holding, putUniqueKey, waitInScope, type WaitOptions } from './mutex-support.js';
+import { waitDeletes } from './wait-delete.js';
 
 export type RWLockOptions = WaitOptions;
 
@@ -32,19 +31,9 @@ function uniqueNanos(): bigint {
  * One RWMutex object holds at most one lock (read or write) at a time; use
  * several objects (they may share the session) for several holders.
  */
-export class RWMutex implements AsyncDisposable {
-  /** `name + '/'`. */
-  readonly prefix: string;
-  private holding: Holding | undefined;
+export class RWMutex extends KeyLock {
+  /** The mode of the last lock taken: meaningful only while `holding` is valid. */
   private heldMode: RWMode | undefined;
-  private busy = false;
-
-  constructor(
-    readonly session: Session,
-    readonly name: string,
-  ) {
-    this.prefix = `${name}/`;
-  }
 
   /** 'read' or 'write' while held, undefined otherwise. */
   get mode(): RWMode | undefined {
@@ -54,16 +43,6 @@ export class RWMutex implements AsyncDisposable {
   /** The held key; throws NotLockOwnerError when not held. */
   get key(): string {
     return this.held().key;
-  }
-
-  /** Create revision of the held key. */
-  get fencingToken(): number {
-    return this.held().createRevision;
-  }
-
-  /** Aborted when the lock is lost while held (see Mutex.signal). */
-  get signal(): AbortSignal {
-    return this.holding?.signal ?? AbortSignal.abort(new NotLockOwnerError(this.prefix));
   }
 
   /** Waits for a shared (read) lock; resolves with the fencing token. */
@@ -82,99 +61,28 @@ export class RWMutex implements AsyncDisposable {
   }
 
   /** Releases the lock held (read or write); a no-op when not held. */
-  async unlock(opts: CallOptions = {}): Promise<void> {
-    const h = this.holding;
-    if (!h) return;
-    await this.session.client.txn().if(compare.createRevision(h.key, '=', h.createRevision)).then(op.delete(h.key)).commit(opts);
-    if (this.holding === h) {
-      this.holding = undefined;
-      this.heldMode = undefined;
-    }
-    h.end(new LockReleasedError(h.key));
-  }
-
-  /** The compare that holds only while this holder's key is still there. */
-  isOwner(): Cmp {
-    const h = this.holding;
-    return compare.createRevision(h?.key ?? `${this.prefix}\0`, '=', h?.createRevision ?? -1);
-  }
-
-  txn(): TxnBuilder {
-    return this.session.client.txn().if(this.isOwner());
-  }
-
-  /** Runs ops only while this holder still holds the lock; throws NotLockOwnerError otherwise. */
-  async guard(...ops: Op[]): Promise<TxnResult> {
-    const res = await this.txn().then(...ops).commit();
-    if (!res.succeeded) throw new NotLockOwnerError(this.holding?.key ?? this.prefix);
-    return res;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unlock();
-  }
-
-  private held(): Holding {
-    if (!this.holding) throw new NotLockOwnerError(this.prefix);
-    return this.holding;
+  unlock(opts: CallOptions = {}): Promise<void> {
+    return this.releaseHeld(opts);
   }
 
   private async acquire(mode: RWMode, opts: WaitOptions): Promise<number> {
-    if (this.busy) throw new Error(`rwmutex ${this.name}: another lock of this RWMutex is in progress`);
     if (this.holding?.isValid) {
       if (this.heldMode === mode) return this.holding.createRevision;
       throw new Error(`rwmutex ${this.name}: already holds the ${this.heldMode} lock`);
     }
-    this.busy = true;
-    const client = this.session.client;
-    const scope = new WaitScope(this.session, `${this.prefix}${mode}`, opts);
-    let key: string | undefined;
-    let myRev = -1;
-    try {
-      scope.check();
-      for (;;) {
-        key = `${this.prefix}${mode}/${uniqueNanos()}`;
-        const res = await client
-          .txn()
-          .if(compare.version(key, '=', 0))
-          .then(op.put(key, '', { lease: this.session.leaseId }))
-          .commit(); // not abortable: an aborted write may still apply, and its key must be known to be removed
-        if (res.succeeded) {
-          myRev = res.revision;
-          break;
-        }
-      }
-      // Readers wait for earlier writers, writers for every earlier key.
-      const blockers = mode === 'read' ? `${this.prefix}write/` : this.prefix;
-      let revision: number;
-      for (;;) {
-        const last = await lastCreatedBefore(client, blockers, myRev - 1, scope.signal);
-        if (!last.kv) {
-          revision = last.revision;
-          break;
-        }
-        await waitDelete(client, last.kv.key, last.revision, scope.signal);
-      }
-      const mine = await client.get(key, { signal: scope.signal });
-      if (mine.kvs[0]?.createRevision !== myRev) {
-        throw this.session.signal.aborted ? this.session.signal.reason : new NotLockOwnerError(key, `lock ${key}: key deleted while waiting`);
-      }
-      this.holding = new Holding(this.session, key, myRev, Math.max(revision, mine.revision));
-      this.heldMode = mode;
-      return myRev;
-    } catch (err) {
-      if (key !== undefined && myRev >= 0 && !this.session.signal.aborted) {
-        await client
-          .txn()
-          .if(compare.createRevision(key, '=', myRev))
-          .then(op.delete(key))
-          .commit({ timeoutMs: 5000 })
-          .catch(() => undefined);
-      }
-      throw scope.reason(err);
-    } finally {
-      scope.dispose();
-      this.busy = false;
-    }
+    const session = this.session;
+    return this.exclusively(`rwmutex ${this.name}: another lock of this RWMutex is in progress`, () =>
+      waitInScope(session, `${this.prefix}${mode}`, opts, async (scope, claim) => {
+        const { key, createRevision: myRev } = await putUniqueKey(session, () => `${this.prefix}${mode}/${uniqueNanos()}`);
+        claim(key, myRev);
+        // Readers wait for earlier writers, writers for every earlier key.
+        const blockers = mode === 'read' ? `${this.prefix}write/` : this.prefix;
+        const revision = await waitDeletes(session.client, blockers, myRev - 1, scope.signal);
+        const mine = await confirmOwnKey(session, key, myRev, 'lock', scope.signal);
+        this.holding = new Holding(session, key, myRev, Math.max(revision, mine));
+        this.heldMode = mode;
+        return myRev;
+      }),
+    );
   }
 }

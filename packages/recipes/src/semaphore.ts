@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { compare, op, type CallOptions, type Cmp, type Op, type TxnBuilder, type TxnResult } from '@etcd-ts/client';
-import { LockReleasedError, NotLockOwnerError } from './mutex-errors.js';
-import { Holding, leaseKey, WaitScope, type WaitOptions } from './mutex-support.js';
+import type { CallOptions } from '@etcd-ts/client';
+import { KeyLock } from './key-lock.js';
+import { confirmOwnKey, Holding, leaseKey, putUniqueKey, waitInScope, withdrawKey, type WaitOptions } from './mutex-support.js';
 import type { Session } from './session.js';
 import { holdEventLoop } from './wait-delete.js';
 
@@ -27,19 +27,14 @@ const DELETE = 1;
  * One Semaphore object holds at most one permit; use several objects (they
  * may share a session) to hold several.
  */
-export class Semaphore implements AsyncDisposable {
-  /** `name + '/'`. */
-  readonly prefix: string;
-  private holding: Holding | undefined;
-  private busy = false;
-
+export class Semaphore extends KeyLock {
   constructor(
-    readonly session: Session,
-    readonly name: string,
+    session: Session,
+    name: string,
     readonly permits: number,
   ) {
     if (!Number.isSafeInteger(permits) || permits < 1) throw new RangeError(`semaphore permits must be a positive integer, got ${permits}`);
-    this.prefix = `${name}/`;
+    super(session, name);
   }
 
   get isAcquired(): boolean {
@@ -49,16 +44,6 @@ export class Semaphore implements AsyncDisposable {
   /** The held key; throws NotLockOwnerError when no permit is held. */
   get key(): string {
     return this.held().key;
-  }
-
-  /** Create revision of the held key. */
-  get fencingToken(): number {
-    return this.held().createRevision;
-  }
-
-  /** Aborted when the permit is lost while held (see Mutex.signal). */
-  get signal(): AbortSignal {
-    return this.holding?.signal ?? AbortSignal.abort(new NotLockOwnerError(this.prefix));
   }
 
   /** Waits for a permit; resolves with the fencing token. */
@@ -72,12 +57,8 @@ export class Semaphore implements AsyncDisposable {
   }
 
   /** Gives the permit back; a no-op when none is held. */
-  async release(opts: CallOptions = {}): Promise<void> {
-    const h = this.holding;
-    if (!h) return;
-    await this.session.client.txn().if(compare.createRevision(h.key, '=', h.createRevision)).then(op.delete(h.key)).commit(opts);
-    if (this.holding === h) this.holding = undefined;
-    h.end(new LockReleasedError(h.key));
+  release(opts: CallOptions = {}): Promise<void> {
+    return this.releaseHeld(opts);
   }
 
   /** How many keys (holders and waiters) the semaphore has now. */
@@ -86,75 +67,26 @@ export class Semaphore implements AsyncDisposable {
     return res.count;
   }
 
-  /** The compare that holds only while this holder's key is still there. */
-  isOwner(): Cmp {
-    const h = this.holding;
-    return compare.createRevision(h?.key ?? `${this.prefix}\0`, '=', h?.createRevision ?? -1);
-  }
-
-  txn(): TxnBuilder {
-    return this.session.client.txn().if(this.isOwner());
-  }
-
-  /** Runs ops only while this holder still holds its permit; throws NotLockOwnerError otherwise. */
-  async guard(...ops: Op[]): Promise<TxnResult> {
-    const res = await this.txn().then(...ops).commit();
-    if (!res.succeeded) throw new NotLockOwnerError(this.holding?.key ?? this.prefix);
-    return res;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
-  }
-
-  private held(): Holding {
-    if (!this.holding) throw new NotLockOwnerError(this.prefix);
-    return this.holding;
-  }
-
   private async take(opts: WaitOptions, wait: boolean): Promise<number | undefined> {
-    if (this.busy) throw new Error(`semaphore ${this.name}: another acquire of this Semaphore is in progress`);
     if (this.holding?.isValid) return this.holding.createRevision;
-    this.busy = true;
-    const client = this.session.client;
-    const scope = new WaitScope(this.session, this.prefix, opts);
-    let key: string | undefined;
-    let myRev = -1;
-    try {
-      scope.check();
-      for (;;) {
-        key = `${leaseKey(this.prefix, this.session.leaseId)}-${randomBytes(4).toString('hex')}`;
-        const res = await client
-          .txn()
-          .if(compare.createRevision(key, '=', 0))
-          .then(op.put(key, '', { lease: this.session.leaseId }))
-          .commit(); // not abortable: an aborted write may still apply, and its key must be known to be removed
-        if (res.succeeded) {
-          myRev = res.revision;
-          break;
+    const session = this.session;
+    return this.exclusively(`semaphore ${this.name}: another acquire of this Semaphore is in progress`, () =>
+      waitInScope(session, this.prefix, opts, async (scope, claim) => {
+        const { key, createRevision: myRev } = await putUniqueKey(
+          session,
+          () => `${leaseKey(this.prefix, session.leaseId)}-${randomBytes(4).toString('hex')}`,
+        );
+        claim(key, myRev);
+        let revision = await this.waitTurn(myRev, wait, scope.signal);
+        if (revision === undefined) {
+          await withdrawKey(session, key, myRev);
+          return undefined;
         }
-      }
-      let revision = await this.waitTurn(myRev, wait, scope.signal);
-      if (revision === undefined) {
-        await this.deleteKey(key, myRev);
-        return undefined;
-      }
-      if (wait) {
-        const mine = await client.get(key, { signal: scope.signal });
-        if (mine.kvs[0]?.createRevision !== myRev) {
-          throw this.session.signal.aborted ? this.session.signal.reason : new NotLockOwnerError(key, `semaphore ${key}: key deleted while waiting`);
-        }
-        revision = Math.max(revision, mine.revision);
-      }
-      this.holding = new Holding(this.session, key, myRev, revision);
-      return myRev;
-    } catch (err) {
-      if (key !== undefined && myRev >= 0) await this.deleteKey(key, myRev);
-      throw scope.reason(err);
-    } finally {
-      scope.dispose();
-      this.busy = false;
-    }
+        if (wait) revision = Math.max(revision, await confirmOwnKey(session, key, myRev, 'semaphore', scope.signal));
+        this.holding = new Holding(session, key, myRev, revision);
+        return myRev;
+      }),
+    );
   }
 
   /**
@@ -199,15 +131,5 @@ export class Semaphore implements AsyncDisposable {
         throw new Error(`semaphore ${this.name}: watch ended`);
       }
     }
-  }
-
-  private async deleteKey(key: string, rev: number): Promise<void> {
-    if (this.session.signal.aborted) return;
-    await this.session.client
-      .txn()
-      .if(compare.createRevision(key, '=', rev))
-      .then(op.delete(key))
-      .commit({ timeoutMs: 5000 })
-      .catch(() => undefined);
   }
 }

@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Client, RangeResult } from '@etcd-ts/client';
+import { callSafely } from './call-safely.js';
+import { pause } from './pause.js';
 import type { DiscoveredInstance, PickStrategy } from './service-registry-types.js';
+import { Subscribers } from './subscribers.js';
 
 type KeyValue = RangeResult['kvs'][number];
 
@@ -36,20 +39,6 @@ export function decodeInstance(kv: KeyValue, keyPrefix: string): DiscoveredInsta
   }
 }
 
-/** Resolves after ms, or at once when signal fires. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * The live list of a service's instances: an initial Range of
  * `<prefix>/<service>/`, then a prefix watch from the Range's revision + 1
@@ -71,7 +60,7 @@ export class ServiceDiscovery extends EventEmitter<DiscoveryEvents> implements A
   private readonly running: Promise<void>;
   private resolveReady!: (v: DiscoveredInstance[]) => void;
   private rejectReady!: (e: Error) => void;
-  private readonly consumers = new Set<{ items: DiscoveredInstance[][]; wake: (() => void) | undefined; ended: boolean }>();
+  private readonly subscribers = new Subscribers<DiscoveredInstance[]>();
   private loaded = false;
   private resyncCount = 0;
 
@@ -125,10 +114,7 @@ export class ServiceDiscovery extends EventEmitter<DiscoveryEvents> implements A
     if (!this.controller.signal.aborted) {
       this.controller.abort();
       this.rejectReady(new Error(`discovery of ${this.service} closed`));
-      for (const c of this.consumers) {
-        c.ended = true;
-        c.wake?.();
-      }
+      this.subscribers.end();
     }
     await this.running;
   }
@@ -139,29 +125,7 @@ export class ServiceDiscovery extends EventEmitter<DiscoveryEvents> implements A
 
   /** The current list (once loaded), then every new list, until close(). Leaving the loop does not close the discovery. */
   [Symbol.asyncIterator](): AsyncIterator<DiscoveredInstance[]> {
-    const c = {
-      items: this.loaded ? [this.instances()] : [],
-      wake: undefined as (() => void) | undefined,
-      ended: this.controller.signal.aborted,
-    };
-    this.consumers.add(c);
-    return {
-      next: async (): Promise<IteratorResult<DiscoveredInstance[]>> => {
-        for (;;) {
-          if (c.items.length > 0) return { value: c.items.shift() as DiscoveredInstance[], done: false };
-          if (c.ended) {
-            this.consumers.delete(c);
-            return { value: undefined, done: true };
-          }
-          await new Promise<void>((resolve) => (c.wake = resolve));
-          c.wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<DiscoveredInstance[]>> => {
-        this.consumers.delete(c);
-        return { value: undefined, done: true };
-      },
-    };
+    return this.subscribers.iterator(this.loaded ? [this.instances()] : []);
   }
 
   private async run(): Promise<void> {
@@ -249,10 +213,7 @@ export class ServiceDiscovery extends EventEmitter<DiscoveryEvents> implements A
   private publish(): void {
     this.sorted = [...this.byKey.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const list = this.instances();
-    for (const c of this.consumers) {
-      c.items.push([...list]);
-      c.wake?.();
-    }
+    this.subscribers.publish(() => [...list]);
     this.safeEmit('change', list);
   }
 
@@ -261,12 +222,6 @@ export class ServiceDiscovery extends EventEmitter<DiscoveryEvents> implements A
   }
 
   private safeEmit<K extends keyof DiscoveryEvents>(name: K, ...args: DiscoveryEvents[K]): void {
-    try {
-      (this.emit as (n: K, ...a: DiscoveryEvents[K]) => boolean)(name, ...args);
-    } catch (err) {
-      process.nextTick(() => {
-        throw err;
-      });
-    }
+    callSafely(() => (this.emit as (n: K, ...a: DiscoveryEvents[K]) => boolean)(name, ...args));
   }
 }

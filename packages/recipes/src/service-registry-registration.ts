@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { compare, op, type Client, type LeaseLostError } from '@etcd-ts/client';
+import { callSafely } from './call-safely.js';
+import { pause } from './pause.js';
 import { Session } from './session.js';
 import type { RegisterOptions, ServiceInstance } from './service-registry-types.js';
 
@@ -10,20 +12,6 @@ export interface RegistrationEvents {
   lost: [error: LeaseLostError];
   /** Registering failed; it is tried again after a pause. Emitted only when someone listens. */
   error: [error: Error];
-}
-
-/** Resolves after ms, or at once when signal fires. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -152,12 +140,6 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
   }
 
   private safeEmit<K extends keyof RegistrationEvents>(name: K, ...args: RegistrationEvents[K]): void {
-    try {
-      (this.emit as (n: K, ...a: RegistrationEvents[K]) => boolean)(name, ...args);
-    } catch (err) {
-      process.nextTick(() => {
-        throw err;
-      });
-    }
+    callSafely(() => (this.emit as (n: K, ...a: RegistrationEvents[K]) => boolean)(name, ...args));
   }
 }

@@ -1,8 +1,11 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { etcdError } from '@etcd-ts/api';
+import { toGrpcError } from './to-grpc-error.js';
 
 /**
  * Long-lived streams that never finish by themselves (lease keep-alives): on
- * shutdown they are ended so the graceful stop does not wait for its grace
+ * shutdown they end with etcd's "server stopped" (UNAVAILABLE), so clients
+ * move to another member, and the graceful stop does not wait for its grace
  * period. Invariant: holds exactly the streams not yet closed.
  */
 export class OpenStreams {
@@ -11,7 +14,7 @@ export class OpenStreams {
 
   add(call: ServerDuplexStream<unknown, unknown>): void {
     if (this.#closed) {
-      call.end();
+      stop(call);
       return;
     }
     this.#streams.add(call);
@@ -21,7 +24,12 @@ export class OpenStreams {
   /** Ends every open stream (and any added later). */
   endAll(): void {
     this.#closed = true;
-    for (const call of this.#streams) call.end();
+    for (const call of this.#streams) stop(call);
     this.#streams.clear();
   }
+}
+
+function stop(call: ServerDuplexStream<unknown, unknown>): void {
+  const status = toGrpcError(etcdError('STOPPED'));
+  call.destroy(Object.assign(new Error(String(status.details)), status));
 }
