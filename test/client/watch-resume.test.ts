@@ -249,7 +249,7 @@ test('the watch resumes on another member when its member is killed, while write
   }
 });
 
-test('without a leader, streams are refused (requireLeader); watches resume once a quorum is back', async () => {
+test('without a leader, open streams end and new ones are refused (requireLeader); watches resume once a quorum is back', async () => {
   const cluster = await useTargetCluster(3);
   const first = watchOver(cluster.endpoints);
   const second = watchOver(cluster.endpoints);
@@ -267,10 +267,17 @@ test('without a leader, streams are refused (requireLeader); watches resume once
     const got1 = collect(w1);
     await putOnce(kv, `${prefix}0`, '0');
     await got1.until(1, 10_000);
+    const lost1: Error[] = [];
+    w1.on('disconnected', (e) => lost1.push(e));
     await Promise.all(others.map((m) => m.kill9()));
     const status = adminClient(on, { deadlineMs: 2_000 });
     admin.push(status);
     await waitFor(async () => (await status.status()).leader === 0n, { timeoutMs: 20_000, what: 'the member to lose its leader' });
+    // The open stream is ended once the member has had no leader for 3 election timeouts (1 s each here).
+    await waitFor(() => lost1.some((e) => e instanceof EtcdError && e.code === 'NO_LEADER'), {
+      timeoutMs: 15_000,
+      what: 'the open stream ended with "etcdserver: no leader"',
+    });
     // A new stream to the leaderless member is refused; the watch keeps trying.
     const w2 = second.watch.watch(prefix, { prefix: true });
     const refusals: Error[] = [];

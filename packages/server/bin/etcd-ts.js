@@ -12,6 +12,10 @@ const { main } = await import('../dist/src/bin/main.js');
 main(process.argv.slice(2), process.env).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
+    // main() resolves once the member is closed: everything acknowledged is durable and every
+    // file is closed. A handle left behind (e.g. a client connection still draining) must not
+    // keep a stopped member alive, as a supervisor waits for the process to exit.
+    setTimeout(() => process.exit(), 200).unref();
   },
   (err) => {
     console.error(err);

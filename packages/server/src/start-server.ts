@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { createGrpcServer } from './api/grpc-server.js';
+import { LeaderMonitor } from './api/leader-monitor.js';
 import { OpenStreams } from './api/open-streams.js';
 import { ETCD_CLUSTER_VERSION } from './config/version.js';
 import { createHttpHandler } from './http/create-http-handler.js';
@@ -70,7 +71,7 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
     },
     log,
   );
-  const streams = new OpenStreams();
+  const streams = { open: new OpenStreams(), leaders: new LeaderMonitor(server, cfg.electionTimeoutMs) };
   const grpcServer: grpc.Server = createGrpcServer(server, {
     maxRequestBytes: cfg.maxRequestBytes,
     maxTxnOps: cfg.maxTxnOps,
@@ -180,7 +181,8 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
       compactor?.stop();
       // Watch and keep-alive streams never finish by themselves: end them so the graceful shutdown can complete.
       server.watchable.close();
-      streams.endAll();
+      streams.leaders.stop();
+      streams.open.endAll();
       // Graceful first: in-flight calls finish; connections still open after a grace period are cut.
       await new Promise<void>((resolve) => {
         const grace = setTimeout(() => {

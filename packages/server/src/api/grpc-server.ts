@@ -10,6 +10,7 @@ import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import type { LeaderMonitor } from './leader-monitor.js';
 import type { OpenStreams } from './open-streams.js';
 import { learnerAllowsKV, learnerAllowsMaintenance, learnerGuard } from './learner-guard.js';
 import { watchService, WatchServiceDefinition } from './watch-service.js';
@@ -28,7 +29,13 @@ export interface GrpcServerOptions {
   readonly watchProgressNotifyIntervalMs?: number;
 }
 
-export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions, streams: OpenStreams): grpc.Server {
+/** Registries of the long-lived streams of the server (shutdown, leader loss). */
+export interface ServerStreams {
+  readonly open: OpenStreams;
+  readonly leaders: LeaderMonitor;
+}
+
+export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions, streams: ServerStreams): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -39,12 +46,16 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions, streams
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(KVService, learnerGuard(s, kvService(s, { maxTxnOps: opts.maxTxnOps }), learnerAllowsKV));
-  server.addService(LeaseService, learnerGuard(s, leaseService(s, streams)));
+  server.addService(LeaseService, learnerGuard(s, leaseService(s, streams.open, streams.leaders)));
   server.addService(
     WatchServiceDefinition,
     learnerGuard(
       s,
-      watchService(s, { maxRequestBytes: opts.maxRequestBytes, progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs ?? 0 }),
+      watchService(
+        s,
+        { maxRequestBytes: opts.maxRequestBytes, progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs ?? 0 },
+        streams.leaders,
+      ),
     ),
   );
   server.addService(MaintenanceService, learnerGuard(s, maintenanceService(s), learnerAllowsMaintenance));

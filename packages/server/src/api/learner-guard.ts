@@ -23,12 +23,13 @@ export function learnerGuard(
 ): UntypedServiceImplementation {
   const guarded: UntypedServiceImplementation = {};
   for (const [method, handler] of Object.entries(impl)) {
-    const h = handler as (call: { request?: unknown; destroy?(err: Error): void }, cb?: (err: unknown, res: null) => void) => void;
-    guarded[method] = ((call: { request?: unknown; destroy?(err: Error): void }, cb?: (err: unknown, res: null) => void) => {
+    const h = handler as (call: { request?: unknown; emit?(event: 'error', err: Error): boolean }, cb?: (err: unknown, res: null) => void) => void;
+    guarded[method] = ((call: { request?: unknown; emit?(event: 'error', err: Error): boolean }, cb?: (err: unknown, res: null) => void) => {
       if (!s.isLearner || allowed(method, call.request)) return h(call, cb);
       const status = toGrpcError(etcdError('NOT_SUPPORTED_FOR_LEARNER'));
       if (cb !== undefined) cb(status, null);
-      else call.destroy?.(Object.assign(new Error(String(status.details)), status));
+      // A stream ends with a status when 'error' is emitted on it.
+      else call.emit?.('error', Object.assign(new Error(String(status.details)), status));
     }) as UntypedServiceImplementation[string];
   }
   return guarded;

@@ -9,12 +9,13 @@ import { isEtcdError, type etcdserverpb } from '@etcd-ts/api';
 import type { EtcdServer } from '../etcd/etcd-server.js';
 import { responseHeader, withHeader } from './response-header.js';
 import { toGrpcError } from './to-grpc-error.js';
+import type { LeaderMonitor } from './leader-monitor.js';
 import type { OpenStreams } from './open-streams.js';
 import { unary } from './unary.js';
 
 type KeepAliveStream = ServerDuplexStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponseInit>;
 
-export function leaseService(s: EtcdServer, streams: OpenStreams): UntypedServiceImplementation {
+export function leaseService(s: EtcdServer, streams: OpenStreams, leaders: LeaderMonitor): UntypedServiceImplementation {
   return {
     leaseGrant: unary(async (r: etcdserverpb.LeaseGrantRequest) => withHeader(s, await s.leaseGrant(r))),
     leaseRevoke: unary(async (r: etcdserverpb.LeaseRevokeRequest) => withHeader(s, await s.leaseRevoke(r))),
@@ -28,6 +29,7 @@ export function leaseService(s: EtcdServer, streams: OpenStreams): UntypedServic
     }),
     leaseLeases: unary(() => withHeader(s, s.leaseLeases())),
     leaseKeepAlive: (call: KeepAliveStream) => {
+      if (!leaders.admit(call as ServerDuplexStream<unknown, unknown>)) return;
       streams.add(call as ServerDuplexStream<unknown, unknown>);
       // Renewals of one stream are answered in request order.
       let chain = Promise.resolve();
@@ -42,7 +44,7 @@ export function leaseService(s: EtcdServer, streams: OpenStreams): UntypedServic
           }
           if (!call.cancelled && call.writable) call.write({ header: responseHeader(s), ID: req.ID, TTL: ttl });
         }).catch((err: unknown) => {
-          if (!call.cancelled) call.destroy(Object.assign(new Error(String(toGrpcError(err).details)), toGrpcError(err)));
+          if (!call.cancelled) call.emit('error', Object.assign(new Error(String(toGrpcError(err).details)), toGrpcError(err)));
         });
       });
       call.on('end', () => {

@@ -31,5 +31,6 @@ export class OpenStreams {
 
 function stop(call: ServerDuplexStream<unknown, unknown>): void {
   const status = toGrpcError(etcdError('STOPPED'));
-  call.destroy(Object.assign(new Error(String(status.details)), status));
+  // grpc-js ends a server stream with a status when 'error' is emitted on it (destroy() sends none).
+  call.emit('error', Object.assign(new Error(String(status.details)), status));
 }
