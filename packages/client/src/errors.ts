@@ -87,6 +87,11 @@ export class AbortedError extends ClientError {
   }
 }
 
+/** The AbortedError of a call whose signal fired; `sent`: whether the request had left the client. */
+export function callAborted(signal: AbortSignal | undefined, sent: boolean): AbortedError {
+  return new AbortedError('etcd call aborted', sent, { cause: signal?.reason });
+}
+
 /** The client was closed. */
 export class ClientClosedError extends ClientError {
   override readonly name = 'ClientClosedError';

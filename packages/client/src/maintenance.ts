@@ -3,7 +3,7 @@ import { etcdError, etcdserverpb, isEtcdError } from '@etcd-ts/api';
 import { parseEndpoint, type Endpoint } from './balancer/endpoint.js';
 import { deadlineOf, sleep, type CallOptions } from './call-options.js';
 import {
-  AbortedError,
+  callAborted,
   ClientClosedError,
   DeadlineExceededError,
   fromStatus,
@@ -74,9 +74,6 @@ const ALARM_NAMES: Readonly<Record<number, AlarmName>> = {
   [AlarmType.NOSPACE]: 'NOSPACE',
   [AlarmType.CORRUPT]: 'CORRUPT',
 };
-
-const abortedError = (signal: AbortSignal | undefined, sent: boolean): AbortedError =>
-  new AbortedError('etcd call aborted', sent, { cause: signal?.reason });
 
 /** A unary call whose every attempt goes to `ep` (member-specific requests). */
 function unaryOn<Res>(
@@ -255,13 +252,13 @@ export class MaintenanceClient {
       let delivered = false;
       try {
         if (rpc.isClosed) throw new ClientClosedError();
-        if (signal?.aborted) throw abortedError(signal, false);
+        if (signal?.aborted) throw callAborted(signal, false);
         if (Date.now() >= deadline) throw new DeadlineExceededError('etcd snapshot deadline exceeded', false);
         const ep = fixed ?? rpc.pool.pick(last);
         last = ep;
         const dialBy = Math.min(deadline, Date.now() + rpc.opts.dialTimeoutMs);
         if (!(await ep.waitReady(dialBy, signal))) {
-          if (signal?.aborted) throw abortedError(signal, false);
+          if (signal?.aborted) throw callAborted(signal, false);
           ep.markUnhealthy();
           throw new TransportError(grpc.status.UNAVAILABLE, 'connection not ready', ep.address, false);
         }
@@ -278,7 +275,7 @@ export class MaintenanceClient {
           ep.markHealthy();
           return;
         } catch (err) {
-          if (signal?.aborted) throw abortedError(signal, true);
+          if (signal?.aborted) throw callAborted(signal, true);
           const s = err as Partial<grpc.ServiceError>;
           if (typeof s.code !== 'number') throw err;
           const e = fromStatus(s.code, s.details ?? '', ep.address, true);
@@ -303,7 +300,7 @@ export class MaintenanceClient {
         try {
           await sleep(delay, signal);
         } catch {
-          throw abortedError(signal, false);
+          throw callAborted(signal, false);
         }
       }
     }
@@ -383,7 +380,7 @@ export class MaintenanceClient {
       caller?.removeEventListener('abort', onAbort);
       found.abort();
     }
-    if (caller?.aborted) throw abortedError(caller, false);
+    if (caller?.aborted) throw callAborted(caller, false);
     if (leaderKnown) {
       throw etcdError('NOT_LEADER', { cause: new Error("the leader is not one of the client's endpoints") });
     }

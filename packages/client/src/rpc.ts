@@ -5,7 +5,7 @@ import type { EndpointPool } from './balancer/endpoint-pool.js';
 import type { Endpoint } from './balancer/endpoint.js';
 import { deadlineOf, sleep, type CallOptions } from './call-options.js';
 import {
-  AbortedError,
+  callAborted,
   ClientClosedError,
   DeadlineExceededError,
   fromStatus,
@@ -117,7 +117,7 @@ export class Rpc {
     let lastError: unknown;
     const attempt = async (): Promise<Res> => {
       if (this.closed) throw new StopRetrying(new ClientClosedError());
-      if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
+      if (signal?.aborted) throw callAborted(signal, false);
       if (Date.now() >= deadline) {
         // The cause is the failure that used up the budget (e.g. the member's own error).
         throw new DeadlineExceededError('etcd call deadline exceeded before sending', false, { cause: lastError });
@@ -127,7 +127,7 @@ export class Rpc {
       if (!ep.ready) {
         const ready = await ep.waitReady(Math.min(deadline, Date.now() + this.opts.dialTimeoutMs), signal);
         if (!ready) {
-          if (signal?.aborted) throw new AbortedError('etcd call aborted', false, { cause: signal.reason });
+          if (signal?.aborted) throw callAborted(signal, false);
           ep.markUnhealthy();
           throw new TransportError(grpc.status.UNAVAILABLE, 'connection not ready', ep.address, false);
         }
@@ -151,7 +151,7 @@ export class Rpc {
       if (error instanceof StopRetrying) throw error.originalError;
       if (policy.retries <= 0 || !again(error)) throw error;
       await sleep(policy.minDelayMs, signal).catch(() => {
-        throw new AbortedError('etcd call aborted', false, { cause: signal?.reason });
+        throw callAborted(signal, false);
       });
       return pRetry(attempt, {
         retries: policy.retries - 1,
@@ -177,7 +177,7 @@ export class Rpc {
         if (settled) return;
         settled = true;
         call.cancel();
-        reject(new AbortedError('etcd call aborted', true, { cause: signal?.reason }));
+        reject(callAborted(signal, true));
       };
       const call = issue(ep, md, { deadline }, (err, res) => {
         signal?.removeEventListener('abort', onAbort);

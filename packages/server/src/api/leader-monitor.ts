@@ -1,7 +1,7 @@
 import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js';
 import { etcdError } from '@etcd-ts/api';
 import type { EtcdServer } from '../etcd/etcd-server.js';
-import { toGrpcError } from './to-grpc-error.js';
+import { failStream } from './to-grpc-error.js';
 
 /** Stream metadata by which a client asks for a member with a leader (etcd's rpctypes.MetadataRequireLeaderKey). */
 const REQUIRE_LEADER_KEY = 'hasleader';
@@ -63,7 +63,5 @@ export class LeaderMonitor {
 }
 
 function noLeader(call: Stream): void {
-  const g = toGrpcError(etcdError('NO_LEADER'));
-  // grpc-js ends a server stream with a status when 'error' is emitted on it (destroy() sends none).
-  call.emit('error', Object.assign(new Error(String(g.details)), g));
+  failStream(call, etcdError('NO_LEADER'));
 }

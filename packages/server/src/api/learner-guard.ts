@@ -6,7 +6,7 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { etcdError } from '@etcd-ts/api';
 import type { EtcdServer } from '../etcd/etcd-server.js';
-import { toGrpcError } from './to-grpc-error.js';
+import { failStream, toGrpcError, type ErrorEmitter } from './to-grpc-error.js';
 
 type Allowed = (method: string, request: unknown) => boolean;
 
@@ -23,13 +23,12 @@ export function learnerGuard(
 ): UntypedServiceImplementation {
   const guarded: UntypedServiceImplementation = {};
   for (const [method, handler] of Object.entries(impl)) {
-    const h = handler as (call: { request?: unknown; emit?(event: 'error', err: Error): boolean }, cb?: (err: unknown, res: null) => void) => void;
-    guarded[method] = ((call: { request?: unknown; emit?(event: 'error', err: Error): boolean }, cb?: (err: unknown, res: null) => void) => {
+    const h = handler as (call: { request?: unknown } & ErrorEmitter, cb?: (err: unknown, res: null) => void) => void;
+    guarded[method] = ((call: { request?: unknown } & ErrorEmitter, cb?: (err: unknown, res: null) => void) => {
       if (!s.isLearner || allowed(method, call.request)) return h(call, cb);
-      const status = toGrpcError(etcdError('NOT_SUPPORTED_FOR_LEARNER'));
-      if (cb !== undefined) cb(status, null);
-      // A stream ends with a status when 'error' is emitted on it.
-      else call.emit?.('error', Object.assign(new Error(String(status.details)), status));
+      const err = etcdError('NOT_SUPPORTED_FOR_LEARNER');
+      if (cb !== undefined) cb(toGrpcError(err), null);
+      else failStream(call, err);
     }) as UntypedServiceImplementation[string];
   }
   return guarded;

@@ -8,7 +8,7 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grp
 import { isEtcdError, type etcdserverpb } from '@etcd-ts/api';
 import type { EtcdServer } from '../etcd/etcd-server.js';
 import { responseHeader, withHeader } from './response-header.js';
-import { toGrpcError } from './to-grpc-error.js';
+import { failStream } from './to-grpc-error.js';
 import type { LeaderMonitor } from './leader-monitor.js';
 import type { OpenStreams } from './open-streams.js';
 import { unary } from './unary.js';
@@ -44,7 +44,7 @@ export function leaseService(s: EtcdServer, streams: OpenStreams, leaders: Leade
           }
           if (!call.cancelled && call.writable) call.write({ header: responseHeader(s), ID: req.ID, TTL: ttl });
         }).catch((err: unknown) => {
-          if (!call.cancelled) call.emit('error', Object.assign(new Error(String(toGrpcError(err).details)), toGrpcError(err)));
+          if (!call.cancelled) failStream(call, err);
         });
       });
       call.on('end', () => {

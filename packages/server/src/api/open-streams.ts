@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { etcdError } from '@etcd-ts/api';
-import { toGrpcError } from './to-grpc-error.js';
+import { failStream } from './to-grpc-error.js';
 
 /**
  * Long-lived streams that never finish by themselves (lease keep-alives): on
@@ -30,7 +30,5 @@ export class OpenStreams {
 }
 
 function stop(call: ServerDuplexStream<unknown, unknown>): void {
-  const status = toGrpcError(etcdError('STOPPED'));
-  // grpc-js ends a server stream with a status when 'error' is emitted on it (destroy() sends none).
-  call.emit('error', Object.assign(new Error(String(status.details)), status));
+  failStream(call, etcdError('STOPPED'));
 }

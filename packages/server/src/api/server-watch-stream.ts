@@ -23,7 +23,7 @@ import type { ControlResponse, StreamItem, WatchResponse } from '../watch/watch-
 import type { WatchStream } from '../watch/watch-stream.js';
 import type { WatchFilter } from '../watch/watcher.js';
 import { MessageWriter } from './message-writer.js';
-import { toGrpcError } from './to-grpc-error.js';
+import { failStream } from './to-grpc-error.js';
 
 /** etcd's ctrlStreamBufLen. */
 export const CTRL_STREAM_BUF_LEN = 16;
@@ -322,8 +322,7 @@ export class ServerWatchStream {
   #fail(err: unknown): void {
     if (this.#done) return;
     this.#close();
-    const g = toGrpcError(err);
-    this.#call.emit('error', Object.assign(new Error(g.details), g));
+    failStream(this.#call, err);
   }
 
   #close(): void {

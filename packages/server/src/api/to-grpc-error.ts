@@ -14,3 +14,18 @@ export function toGrpcError(err: unknown): Partial<ServiceError> {
   const message = err instanceof Error ? err.message : String(err);
   return { code: status.UNKNOWN, details: message, message };
 }
+
+/** Every grpc-js server call is an EventEmitter. */
+export interface ErrorEmitter {
+  emit(event: 'error', err: Error): boolean;
+}
+
+/**
+ * Ends a server stream with err's status: grpc-js sends the status of an
+ * 'error' emitted on the call (destroy() sends none, and the client would
+ * only see the connection's fate).
+ */
+export function failStream(call: ErrorEmitter, err: unknown): void {
+  const g = toGrpcError(err);
+  call.emit('error', Object.assign(new Error(String(g.details)), g));
+}
