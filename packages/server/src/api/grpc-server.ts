@@ -44,6 +44,8 @@ export function createGrpcServer(s: EtcdServer, opts: GrpcServerOptions, streams
     ...(opts.keepAliveIntervalMs > 0 ? { 'grpc.keepalive_time_ms': opts.keepAliveIntervalMs } : {}),
     'grpc.keepalive_timeout_ms': opts.keepAliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
+    // channelz call tracing costs work on every call and nothing here reads it.
+    'grpc.enable_channelz': 0,
   });
   server.addService(KVService, learnerGuard(s, kvService(s, { maxTxnOps: opts.maxTxnOps }), learnerAllowsKV));
   server.addService(LeaseService, learnerGuard(s, leaseService(s, streams.open, streams.leaders)));

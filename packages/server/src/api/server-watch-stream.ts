@@ -207,14 +207,16 @@ export class ServerWatchStream {
   }
 
   /**
-   * Sends what was queued at the next turn of the event loop: an apply
-   * batch's notifications reach every watcher first, the writers answered by
-   * it get their responses, then each stream sends its share in one go.
+   * Sends what was queued once the code that queued it has run to its end: an
+   * apply batch's notifications reach every watcher first, then each stream
+   * hands its share to HTTP/2 in one go, ahead of the responses to the writes
+   * of that batch (which continue in later microtasks). HTTP/2 puts all of
+   * it on the wire in the same turn of the event loop.
    */
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#blocked || this.#done) return;
     this.#pumpScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.#pumpScheduled = false;
       this.#pump();
     });
