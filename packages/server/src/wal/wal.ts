@@ -116,15 +116,6 @@ function wrapIo(message: string, err: unknown): WalError {
   return err instanceof WalError ? err : new WalIoError(`${message}: ${(err as Error).message}`, err);
 }
 
-async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error('write made no progress');
-    done += bytesWritten;
-  }
-}
-
 /**
  * The write-ahead log: raft entries, hard states and snapshot markers appended to
  * CRC-32C-chained segment files in one directory (format: docs/wal-format.md).
@@ -219,7 +210,7 @@ export class Wal {
       enc.addCrc({ prevCrc: 0, seq: 0, index: 0 });
       enc.addMetadata(metadata);
       enc.addSnapshot({ index: 0, term: 0 });
-      await writeFully(fh, enc.bytes(), 0);
+      await writeAt(fh.fd, enc.bytes(), 0);
       await syncNewFile(fh, options, stats);
       await syncDirCounted(tmp, options, stats);
       await rm(abs, { recursive: true, force: true });
@@ -488,7 +479,7 @@ export class Wal {
     if (this.lastHardState !== undefined) enc.addHardState(this.lastHardState);
     const fh = await open(tmp, appendFlags(this.opts, 'create'), 0o600);
     try {
-      await writeFully(fh, enc.bytes(), 0);
+      await writeAt(fh.fd, enc.bytes(), 0);
       this.counters.bytesWritten += enc.length;
       await syncNewFile(fh, this.opts, this.counters);
       await rename(tmp, final);

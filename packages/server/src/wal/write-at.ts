@@ -2,8 +2,9 @@ import { write, writeSync } from 'node:fs';
 
 /**
  * Writes all of `buf` at `position` of file descriptor `fd` from the thread
- * pool. The callback form costs less per call than FileHandle.write, which
- * matters on the path of every acknowledged write.
+ * pool: every WAL write that is not made inline. The callback form costs less
+ * per call than FileHandle.write, which matters on the path of every
+ * acknowledged write.
  */
 export function writeAt(fd: number, buf: Uint8Array, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
