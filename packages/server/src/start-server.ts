@@ -68,6 +68,8 @@ export async function startServer(config: ServerConfig | ServerConfigOverrides =
       snapshotCount: cfg.snapshotCount,
       peerUrls: cfg.initialAdvertisePeerUrls.map((u) => u.href),
       dataDir: cfg.experimentalBackendStorage === 'memory' ? undefined : cfg.dataDir,
+      backendBatchIntervalMs: cfg.backendBatchIntervalMs,
+      backendBatchLimit: cfg.backendBatchLimit,
     },
     log,
   );

@@ -27,6 +27,10 @@ interface Impl {
 const impls: Impl[] = [
   { name: 'memory', make: () => new MemoryBackend() },
   { name: 'lmdb', make: () => openLmdbBackend(tmpDir()) },
+  // every transaction written to LMDB before transact() returns
+  { name: 'lmdb unbatched', make: () => openLmdbBackend(tmpDir(), { batchIntervalMs: 0 }) },
+  // every read goes through the write buffer until sync() or close()
+  { name: 'lmdb buffered', make: () => openLmdbBackend(tmpDir(), { batchIntervalMs: 3_600_000, batchLimit: 1e9 }) },
 ];
 
 for (const impl of impls) {
@@ -78,6 +82,8 @@ for (const impl of impls) {
     const sorted = keys.map(hex).sort();
     const got = [...be.range('key', b())].map(([k]) => hex(k));
     assert.equal(got, sorted);
+    // the one-byte key 0x00 is the lowest of all, in both directions
+    assert.equal([...be.range('key', b(), { reverse: true })].map(([k]) => hex(k)), [...sorted].reverse());
     for (const [k, v] of be.range('key', b())) assert.is(hex(k), hex(v));
   });
 

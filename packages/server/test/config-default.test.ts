@@ -24,6 +24,8 @@ test('overrides are typed, validated and derive dependent values', () => {
     electionTimeoutMs: 100,
     experimentalBackendStorage: 'memory',
     grpcKeepAliveMinTimeMs: 1500,
+    backendBatchIntervalMs: 20,
+    backendBatchLimit: 50,
     autoCompactionRetention: 2,
     logOutputs: [],
     preVote: true,
@@ -37,6 +39,8 @@ test('overrides are typed, validated and derive dependent values', () => {
   assert.is(c.electionTicks, 10);
   assert.is(c.experimentalBackendStorage, 'memory');
   assert.is(c.grpcKeepAliveMinTimeMs, 1500);
+  assert.is(c.backendBatchIntervalMs, 20);
+  assert.is(c.backendBatchLimit, 50);
   assert.equal(c.autoCompaction, { mode: 'periodic', retentionMs: 7200000 });
   assert.is(c.preVote, true);
   assert.is(c.setBy['listen-client-urls'], 'override');
@@ -47,6 +51,7 @@ test('bad overrides are ConfigErrors naming the field', () => {
   const cases: [Parameters<typeof defaultServerConfig>[0], string][] = [
     [{ heartbeatIntervalMs: 1.5 }, 'invalid value "1.5" for heartbeatIntervalMs: parse error'],
     [{ maxTxnOps: -1 }, 'invalid value "-1" for maxTxnOps: parse error'],
+    [{ backendBatchLimit: -1 }, '--backend-batch-limit must not be negative (set to -1)'],
     [{ listenClientUrls: 'localhost:2379' }, 'invalid value "localhost:2379" for listenClientUrls: URL scheme must be http, https, unix, or unixs: localhost:2379'],
     [{ electionTimeoutMs: 200 }, '--election-timeout[200ms] should be at least as 5 times as --heartbeat-interval[100ms]'],
     [{ listenClientUrls: 'http://example.com:1' }, 'expected IP in URL for binding (http://example.com:1)'],

@@ -36,6 +36,8 @@ snapshot-count: 10000
 heartbeat-interval: 50
 election-timeout: 500
 quota-backend-bytes: 0
+backend-batch-interval: 10000000   # nanoseconds: 10ms
+backend-batch-limit: 500
 listen-peer-urls: http://10.0.0.1:2380
 listen-client-urls: http://10.0.0.1:2379,http://127.0.0.1:2379
 max-snapshots: 5
@@ -78,6 +80,9 @@ test('an etcd configuration file', () => {
   assert.is(c.snapshotCount, 10000);
   assert.is(c.heartbeatIntervalMs, 50);
   assert.is(c.electionTimeoutMs, 500);
+  assert.is(c.backendBatchIntervalMs, 10);
+  assert.is(c.backendBatchLimit, 500);
+  assert.is(c.setBy['backend-batch-interval'], 'config-file');
   assert.equal(c.listenClientUrls.map((u) => u.href), ['http://10.0.0.1:2379', 'http://127.0.0.1:2379']);
   assert.equal(c.advertiseClientUrls.map((u) => u.href), ['http://10.0.0.1:2379']);
   assert.equal(c.cors, ['*'], 'an empty key keeps the default');
@@ -109,6 +114,25 @@ test('with a configuration file, other flags and ETCD_ variables are ignored', (
 test('listen-client-urls without advertise-client-urls keeps the default in a file, as etcd does', () => {
   const c = fromFile('listen-client-urls: http://127.0.0.1:2379\n');
   assert.equal(c.advertiseClientUrls.map((u) => u.href), ['http://localhost:2379']);
+});
+
+test('backend batch keys: durations as nanoseconds or Go strings, 0 for the defaults, negatives refused', () => {
+  const s = fromFile('backend-batch-interval: 1.5s\nbackend-batch-limit: 0x20\n');
+  assert.is(s.backendBatchIntervalMs, 1500);
+  assert.is(s.backendBatchLimit, 32);
+  const zero = fromFile('backend-batch-interval: 0\nbackend-batch-limit: 0\n');
+  assert.is(zero.backendBatchIntervalMs, 100);
+  assert.is(zero.backendBatchLimit, 10000);
+  const json = fromFile('{"backend-batch-interval": 250000000, "backend-batch-limit": 64}');
+  assert.is(json.backendBatchIntervalMs, 250);
+  assert.is(json.backendBatchLimit, 64);
+  const interval = fileError('backend-batch-interval: -1000000\n');
+  assert.is(interval.message, '--backend-batch-interval must not be negative (set to -1ms)');
+  assert.is(interval.code, 'invalid-config');
+  assert.is(interval.flag, 'backend-batch-interval');
+  const limit = fileError('backend-batch-limit: -3\n');
+  assert.is(limit.message, '--backend-batch-limit must not be negative (set to -3)');
+  assert.is(limit.flag, 'backend-batch-limit');
 });
 
 test('JSON files are read too', () => {

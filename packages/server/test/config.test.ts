@@ -45,6 +45,8 @@ test('defaults are etcd 3.4 defaults', () => {
   assert.is(c.maxSnapshots, 5);
   assert.is(c.maxWals, 5);
   assert.is(c.quotaBackendBytes, 0);
+  assert.is(c.backendBatchIntervalMs, 100);
+  assert.is(c.backendBatchLimit, 10000);
   assert.is(c.maxRequestBytes, 1572864);
   assert.is(c.maxTxnOps, 128);
   assert.is(c.maxConcurrentStreams, 4294967295);
@@ -95,6 +97,8 @@ const CASES: [string, string, keyof ServerConfig, unknown][] = [
   ['listen-peer-urls', 'http://10.0.0.2:2380,http://10.0.0.1:2380', 'listenPeerUrls', ['http://10.0.0.1:2380', 'http://10.0.0.2:2380']],
   ['listen-metrics-urls', 'http://0.0.0.0:2381', 'listenMetricsUrls', ['http://0.0.0.0:2381']],
   ['quota-backend-bytes', '8589934592', 'quotaBackendBytes', 8589934592],
+  ['backend-batch-interval', '5ms', 'backendBatchIntervalMs', 5],
+  ['backend-batch-limit', '7', 'backendBatchLimit', 7],
   ['max-txn-ops', '1024', 'maxTxnOps', 1024],
   ['max-request-bytes', '10485760', 'maxRequestBytes', 10485760],
   ['max-concurrent-streams', '100', 'maxConcurrentStreams', 100],
@@ -294,6 +298,8 @@ test('cross-flag validation uses etcd messages', () => {
     [['--log-level=verbose'], 'unknown level "verbose" for --log-level (only supports debug, info, warn, error, panic, fatal)'],
     [['--experimental-enable-lease-checkpoint-persist'], 'setting experimental-enable-lease-checkpoint-persist requires experimental-enable-lease-checkpoint'],
     [['--experimental-compaction-batch-limit=-1'], '--experimental-compaction-batch-limit must not be negative (set to -1)'],
+    [['--backend-batch-interval=-5ms'], '--backend-batch-interval must not be negative (set to -5ms)'],
+    [['--backend-batch-limit=-1'], '--backend-batch-limit must not be negative (set to -1)'],
     [['--initial-cluster=a=foo'], 'invalid --initial-cluster "a=foo": URL scheme must be http, https, unix, or unixs: foo'],
   ];
   for (const [argv, message] of cases) {
@@ -397,8 +403,8 @@ test('settings etcd-ts does not implement are refused, harmless ones warned abou
     configError(() => parse(['--discovery=x', '--initial-cluster=a=http://1.2.3.4:1'])).message,
     'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"',
   );
-  const c = parse(['--backend-batch-limit=10', '--enable-pprof', '-v', '--debug']);
-  assert.ok(c.warnings.includes('--backend-batch-limit has no effect in etcd-ts'));
+  const c = parse(['--backend-batch-limit=10', '--backend-batch-interval=1s', '--enable-pprof', '-v', '--debug']);
+  assert.not.ok(c.warnings.some((w) => w.includes('backend-batch')), 'the backend batch flags take effect');
   assert.ok(c.warnings.includes('--enable-pprof has no effect in etcd-ts'));
   assert.ok(c.warnings.some((w) => w.includes('-v is ignored')));
   assert.is(c.logLevel, 'debug', '--debug implies debug level');
@@ -426,6 +432,29 @@ test('resolved values: zero snapshot count, bcrypt range, negative quota, ticks'
   );
   const v6 = parse(['--listen-peer-urls=http://[::1]:2380']).listenPeerUrls[0];
   assert.equal(v6, { href: 'http://[::1]:2380', scheme: 'http', hostname: '::1', port: 2380 });
+});
+
+test('backend batch bounds: 0 means the etcd defaults, negative values are refused naming the flag', () => {
+  const zero = parse(['--backend-batch-interval=0s', '--backend-batch-limit=0']);
+  assert.is(zero.backendBatchIntervalMs, 100);
+  assert.is(zero.backendBatchLimit, 10000);
+  const given = parse(['--backend-batch-interval', '250us', '--backend-batch-limit', '0x10']);
+  assert.is(given.backendBatchIntervalMs, 0.25);
+  assert.is(given.backendBatchLimit, 16);
+  const fromEnv = parse([], { ETCD_BACKEND_BATCH_INTERVAL: '2s', ETCD_BACKEND_BATCH_LIMIT: '300' });
+  assert.is(fromEnv.backendBatchIntervalMs, 2000);
+  assert.is(fromEnv.backendBatchLimit, 300);
+  for (const [argv, flag] of [
+    [['--backend-batch-interval=-1ns'], 'backend-batch-interval'],
+    [['--backend-batch-limit', '-10'], 'backend-batch-limit'],
+  ] as const) {
+    const e = configError(() => parse([...argv]));
+    assert.is(e.code, 'invalid-config');
+    assert.is(e.flag, flag);
+    assert.match(e.message, `--${flag} must not be negative`);
+  }
+  assert.is(configError(() => parse(['--backend-batch-limit=1.5'])).code, 'flag-syntax');
+  assert.is(configError(() => parse(['--backend-batch-interval=5'])).code, 'flag-syntax', 'a duration needs a unit');
 });
 
 test.run();

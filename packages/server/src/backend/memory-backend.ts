@@ -1,21 +1,8 @@
-import sortedBtree from 'sorted-btree';
 import type { Backend, Bucket, RangeOptions, WriteTx } from './backend.js';
 import { Buckets } from './backend.js';
 import { BackendClosedError, EmptyKeyError, TxClosedError, UnknownBucketError } from './backend-error.js';
+import { type BTree, latin1BTree, latin1Key as toKey } from '../util/latin1-btree.js';
 
-type BTreeClass = typeof sortedBtree.default;
-type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
-// the package is CommonJS: its class is the default export's `default`, or the default export itself under CommonJS interop
-const BTree: BTreeClass =
-  (sortedBtree as unknown as { default?: BTreeClass }).default ?? (sortedBtree as unknown as BTreeClass);
-
-function compareLatin1(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function toKey(b: Uint8Array): string {
-  return Buffer.isBuffer(b) ? b.toString('latin1') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-}
 
 interface UndoEntry {
   readonly tree: BTree<string, Buffer>;
@@ -42,7 +29,7 @@ export class MemoryBackend implements Backend {
   #tx: WriteTx | undefined;
 
   constructor() {
-    for (const b of Buckets) this.#trees.set(b, new BTree<string, Buffer>(undefined, compareLatin1));
+    for (const b of Buckets) this.#trees.set(b, latin1BTree<Buffer>());
   }
 
   #tree(bucket: Bucket): BTree<string, Buffer> {

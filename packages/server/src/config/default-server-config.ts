@@ -22,6 +22,8 @@ export interface ServerConfigOverrides {
   readonly listenClientUrls?: Urls;
   readonly listenMetricsUrls?: Urls;
   readonly quotaBackendBytes?: number;
+  readonly backendBatchIntervalMs?: number;
+  readonly backendBatchLimit?: number;
   readonly maxTxnOps?: number;
   readonly maxRequestBytes?: number;
   readonly maxConcurrentStreams?: number;
@@ -75,6 +77,8 @@ const OVERRIDE_FLAGS: Readonly<Record<keyof ServerConfigOverrides, string>> = {
   listenClientUrls: 'listen-client-urls',
   listenMetricsUrls: 'listen-metrics-urls',
   quotaBackendBytes: 'quota-backend-bytes',
+  backendBatchIntervalMs: 'backend-batch-interval',
+  backendBatchLimit: 'backend-batch-limit',
   maxTxnOps: 'max-txn-ops',
   maxRequestBytes: 'max-request-bytes',
   maxConcurrentStreams: 'max-concurrent-streams',

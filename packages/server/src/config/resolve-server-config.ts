@@ -22,6 +22,9 @@ export type ResolveMode = 'cli' | 'file' | 'embed';
 
 const DEFAULT_SNAPSHOT_COUNT = 100_000;
 const DEFAULT_COMPACTION_BATCH_LIMIT = 1000;
+/** etcd's defaultBatchInterval and defaultBatchLimit (backend package). */
+const DEFAULT_BACKEND_BATCH_INTERVAL_MS = 100;
+const DEFAULT_BACKEND_BATCH_LIMIT = 10_000;
 const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
 const MAX_ELECTION_MS = 50_000;
 const BCRYPT_MIN_COST = 4;
@@ -306,6 +309,25 @@ export function resolveServerConfig(
     );
   }
   if (compactionBatchLimit === 0) compactionBatchLimit = DEFAULT_COMPACTION_BATCH_LIMIT;
+  // As etcd's backend: 0 stands for the default, so both resolved values are > 0.
+  let backendBatchIntervalMs = fs.number('backend-batch-interval');
+  if (backendBatchIntervalMs < 0) {
+    throw new ConfigError(
+      'invalid-config',
+      `--backend-batch-interval must not be negative (set to ${backendBatchIntervalMs}ms)`,
+      'backend-batch-interval',
+    );
+  }
+  if (backendBatchIntervalMs === 0) backendBatchIntervalMs = DEFAULT_BACKEND_BATCH_INTERVAL_MS;
+  let backendBatchLimit = fs.number('backend-batch-limit');
+  if (backendBatchLimit < 0) {
+    throw new ConfigError(
+      'invalid-config',
+      `--backend-batch-limit must not be negative (set to ${backendBatchLimit})`,
+      'backend-batch-limit',
+    );
+  }
+  if (backendBatchLimit === 0) backendBatchLimit = DEFAULT_BACKEND_BATCH_LIMIT;
   let watchProgressMs = fs.number('experimental-watch-progress-notify-interval');
   if (watchProgressMs <= 0) watchProgressMs = DEFAULT_WATCH_PROGRESS_NOTIFY_MS;
 
@@ -333,6 +355,8 @@ export function resolveServerConfig(
     listenClientUrls,
     listenMetricsUrls,
     quotaBackendBytes,
+    backendBatchIntervalMs,
+    backendBatchLimit,
     maxTxnOps: fs.number('max-txn-ops'),
     maxRequestBytes: fs.number('max-request-bytes'),
     maxConcurrentStreams: fs.number('max-concurrent-streams'),

@@ -75,6 +75,10 @@ export interface ServerConfig {
   readonly listenMetricsUrls: readonly EtcdUrl[];
   /** -1 disables the quota, 0 means the 2 GiB default; see effectiveQuotaBackendBytes. */
   readonly quotaBackendBytes: number;
+  /** Longest time a backend batch stays open before it commits; > 0 (0 given is resolved to 100). */
+  readonly backendBatchIntervalMs: number;
+  /** Most operations in a backend batch before it commits; > 0 (0 given is resolved to 10000). */
+  readonly backendBatchLimit: number;
   readonly maxTxnOps: number;
   readonly maxRequestBytes: number;
   readonly maxConcurrentStreams: number;

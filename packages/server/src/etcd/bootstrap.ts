@@ -55,6 +55,8 @@ type BootstrapConfig = Pick<
   | 'advertiseClientUrls'
   | 'experimentalBackendStorage'
   | 'unsafeNoFsync'
+  | 'backendBatchIntervalMs'
+  | 'backendBatchLimit'
   | 'maxSnapshots'
   | 'initialAdvertisePeerUrls'
 >;
@@ -150,6 +152,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
 
   const walDir = walDirOf(cfg);
   const walOptions = { unsafeNoFsync: cfg.unsafeNoFsync };
+  const backendOptions = { batchIntervalMs: cfg.backendBatchIntervalMs, batchLimit: cfg.backendBatchLimit };
   const snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), cfg.maxSnapshots > 0 ? cfg.maxSnapshots : 5);
   if (Wal.exists(walDir)) {
     const snapshot = await snapshotter.loadNewest();
@@ -159,7 +162,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
     const { memberId, clusterId } = decodeMetadata(opened.metadata);
     storage.setHardState(opened.hardState);
     storage.append(opened.entries);
-    const backend = openLmdbBackend(cfg.dataDir);
+    const backend = openLmdbBackend(cfg.dataDir, backendOptions);
     // A crash between creating the WAL and persisting the first Ready leaves an empty
     // log: the member bootstraps again, keeping the IDs the WAL recorded.
     const empty = opened.entries.length === 0 && opened.hardState.commit === 0;
@@ -180,7 +183,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
   const joining = cfg.initialClusterState === 'existing';
   const { memberId, clusterId, members } = joining ? await joinExisting(cfg) : newMember(cfg);
   mkdirSync(join(cfg.dataDir, 'member'), { recursive: true, mode: 0o700 });
-  const backend = openLmdbBackend(cfg.dataDir);
+  const backend = openLmdbBackend(cfg.dataDir, backendOptions);
   const wal = await Wal.create(walDir, encodeMetadata(memberId, clusterId), walOptions);
   return {
     memberId,

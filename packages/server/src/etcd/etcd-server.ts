@@ -55,6 +55,9 @@ export interface EtcdServerConfig {
   readonly peerUrls: readonly string[];
   /** Where the backend file lives; undefined in the memory storage mode. */
   readonly dataDir: string | undefined;
+  /** Backend batch commit bounds (--backend-batch-interval/--backend-batch-limit), both > 0. */
+  readonly backendBatchIntervalMs: number;
+  readonly backendBatchLimit: number;
 }
 
 /**
@@ -794,7 +797,10 @@ export class EtcdServer {
     this.log.info({ index, term: snap.metadata.term }, 'installing snapshot from the leader');
     await this.backend.close();
     await installSnapshotDb(this.snapDir(), index, backendPath(this.cfg.dataDir));
-    this.backend = openLmdbBackend(this.cfg.dataDir);
+    this.backend = openLmdbBackend(this.cfg.dataDir, {
+      batchIntervalMs: this.cfg.backendBatchIntervalMs,
+      batchLimit: this.cfg.backendBatchLimit,
+    });
     this.lessor = new Lessor(this.backend, { minTtl: this.minLeaseTtl });
     if (this.isLeader) this.lessor.promote(this.cfg.electionTicks * this.cfg.heartbeatIntervalMs);
     this.kv = KVStore.open(this.backend, { leases: this.lessor });

@@ -1,19 +1,9 @@
-import sortedBtree from 'sorted-btree';
 import type { KeyIndexGet } from './key-index.js';
 import { KeyIndex } from './key-index.js';
 import { ErrRevisionNotFound } from './mvcc-error.js';
 import type { Revision } from './revision.js';
 import { compareRevision, RevisionSet } from './revision.js';
-
-type BTreeClass = typeof sortedBtree.default;
-type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
-// the package is CommonJS: its class is the default export's `default`, or the default export itself under CommonJS interop
-const BTree: BTreeClass =
-  (sortedBtree as unknown as { default?: BTreeClass }).default ?? (sortedBtree as unknown as BTreeClass);
-
-function compareLatin1(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+import { type BTree, latin1BTree } from '../util/latin1-btree.js';
 
 export interface IndexRange {
   /** Keys (latin1 strings) that exist at the requested revision, in key order, at most limit of them. */
@@ -34,7 +24,7 @@ export interface IndexRange {
  * end '' selects every key >= key; otherwise [key, end).
  */
 export class TreeIndex {
-  #tree: BTree<string, KeyIndex> = new BTree<string, KeyIndex>(undefined, compareLatin1);
+  #tree: BTree<string, KeyIndex> = latin1BTree<KeyIndex>();
 
   get size(): number {
     return this.#tree.size;
