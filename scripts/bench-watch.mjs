@@ -33,6 +33,9 @@ const USAGE = `usage: node scripts/bench-watch.mjs [options]
   --rounds 1              repeat everything; each value is the median round
   --latency-watchers 1,100  watchers (one stream each) for the latency cells
   --duration 10s --warmup 2s --put-rate 100   latency cells
+  --warmup-puts 5000     latency cells: unmeasured back-to-back puts (with the cell's
+                          watchers) before each cell, so that a JIT-compiled server is
+                          measured warm, as after minutes of service (0: none)
   --fanout-watchers 10000 --fanout-streams 100,10000
   --fanout-conns 0        connections per fan-out cell (0: streams/10, between 1 and 100)
   --fanout-puts 40 --fanout-rate 5            fan-out cells (puts, puts/s)
@@ -50,6 +53,7 @@ const DEFAULTS = {
   latencyWatchers: '1,100',
   duration: '10s',
   warmup: '2s',
+  warmupPuts: 5000,
   putRate: 100,
   fanoutWatchers: 10000,
   fanoutStreams: '100,10000',
@@ -79,6 +83,21 @@ async function latencyCell(loadgen, opts, server, watchers) {
     '--val-size', String(opts.valSize),
     ...server.cpuArgs(),
   ];
+  if (opts.warmupPuts > 0) {
+    log(`${server.label}: warm-up, ${opts.warmupPuts} back-to-back puts to ${watchers} watcher(s)`);
+    const warm = [
+      '--endpoints', server.endpoint,
+      '--op', 'watch-latency',
+      '--clients', String(watchers),
+      '--put-rate', '0',
+      '--total', String(opts.warmupPuts),
+      '--warmup', '0s',
+      '--deadline', '300s',
+      '--val-size', String(opts.valSize),
+    ];
+    const wr = await runLoadgen(loadgen, warm, { killAfterMs: 360_000, server });
+    if (wr.aborted) throw new BenchError(`watch-latency warm-up x ${watchers}: ${wr.aborted}`);
+  }
   log(`${server.label}: watch latency, ${watchers} watcher(s), ${opts.putRate} puts/s`);
   const r = await runLoadgen(loadgen, args, { killAfterMs: d + w + 180_000, server });
   if (r.aborted) throw new BenchError(`watch-latency x ${watchers}: ${r.aborted}`);
@@ -198,7 +217,7 @@ function report(opts, rounds, info) {
   for (const runs of rounds) for (const r of runs) if (!r.ok) lines.push(`**${r.label} did not run:** ${r.error.split('\n')[0]}`, '');
   lines.push(
     `- command: \`${commandLine()}\``,
-    `- ${opts.rounds} round(s), one server at a time; values are medians over rounds. Latency cells: ${opts.warmup} warmup + ${opts.duration} measured, value ${opts.valSize} B. Fan-out: ${opts.fanoutPuts} measured puts (after 5 unmeasured), each sent once the previous one reached every watcher, at most ${opts.fanoutRate}/s; RSS sampled ${opts.idle} into an idle period with every watcher created (server process and children)`,
+    `- ${opts.rounds} round(s), one server at a time; values are medians over rounds. Latency cells: ${opts.warmupPuts > 0 ? `${opts.warmupPuts} back-to-back puts, then ` : ''}${opts.warmup} warmup + ${opts.duration} measured, value ${opts.valSize} B. Fan-out: ${opts.fanoutPuts} measured puts (after 5 unmeasured), each sent once the previous one reached every watcher, at most ${opts.fanoutRate}/s; RSS sampled ${opts.idle} into an idle period with every watcher created (server process and children)`,
     `- load generator: Go clientv3 3.4, on the same machine (its CPU competes with the server's)`,
     `- machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB RAM, ${info.kernel}, load average at start ${info.loadavg}`,
     `- etcd ${info.etcd}; node ${info.node}; date ${info.date}`,

@@ -57,6 +57,7 @@ const delPrefix = (key: Buffer, extra: Message = {}): Step => del(key, { rangeEn
 const compact = (revision: Rev, physical = false): Step => ({ op: 'compact', req: { revision, physical } });
 const grant = (id: bigint, ttl = 3600): Step => ({ op: 'leaseGrant', req: { ID: id, TTL: ttl } });
 const revoke = (id: bigint): Step => ({ op: 'leaseRevoke', req: { ID: id } });
+const hashKV = (revision: Rev = 0): Step => ({ op: 'hashKV', req: { revision } });
 
 interface TxnSpec {
   compare?: Message[];
@@ -796,6 +797,23 @@ def('compact: reads below fail, at and above succeed', {}, ({ k }) => [
   get(k('a')),
   fails(ERR.compacted, txn({ success: [oGet(k('a'), { revision: R(1) })] })),
   txn({ success: [oGet(k('a'), { revision: R(2) })] }),
+]);
+
+def('hash: HashKV of a new store, at past revisions, and after a compaction', { fresh: true }, () => [
+  hashKV(),
+  put(Buffer.from('x'), '1'),
+  put(Buffer.from('y'), '2'),
+  put(Buffer.from('x'), '3'),
+  del(Buffer.from('y')),
+  hashKV(),
+  hashKV(R(2)),
+  fails(ERR.futureRev, hashKV(R(100))),
+  compact(R(3)),
+  hashKV(),
+  hashKV(R(4)),
+  // at the compacted revision itself too, unlike Range
+  fails(ERR.compacted, hashKV(R(3))),
+  fails(ERR.compacted, hashKV(R(2))),
 ]);
 
 def('compact: a future revision fails, the current one succeeds', {}, ({ k }) => [

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { KVService, LeaseService } from '@etcd-ts/api';
+import { KVService, LeaseService, MaintenanceService } from '@etcd-ts/api';
 import type { etcdserverpb } from '@etcd-ts/api';
 
 /** A failed call: the gRPC status code and the exact details string. */
@@ -34,6 +34,8 @@ export interface KvClient {
   /** Lease calls are here so KV scenarios can attach keys to leases. */
   leaseGrant(req: etcdserverpb.LeaseGrantRequestInit): Promise<etcdserverpb.LeaseGrantResponse>;
   leaseRevoke(req: etcdserverpb.LeaseRevokeRequestInit): Promise<etcdserverpb.LeaseRevokeResponse>;
+  /** HashKV is here so KV scenarios can compare the store's hash and compact revision. */
+  hashKV(req: etcdserverpb.HashKVRequestInit): Promise<etcdserverpb.HashKVResponse>;
   close(): void;
 }
 
@@ -79,6 +81,8 @@ export function kvClient(endpoint: string, opts: KvClientOptions = {}): KvClient
   const Lease = grpc.makeGenericClientConstructor(LeaseService as unknown as grpc.ServiceDefinition, 'Lease');
   const kv = new KV(endpoint, grpc.credentials.createInsecure(), channelOptions);
   const lease = new Lease(endpoint, grpc.credentials.createInsecure(), channelOptions);
+  const Maintenance = grpc.makeGenericClientConstructor(MaintenanceService as unknown as grpc.ServiceDefinition, 'Maintenance');
+  const maintenance = new Maintenance(endpoint, grpc.credentials.createInsecure(), channelOptions);
 
   const call = unaryCaller(deadlineMs);
 
@@ -91,9 +95,11 @@ export function kvClient(endpoint: string, opts: KvClientOptions = {}): KvClient
     compact: call(kv, 'compact', 'Compact'),
     leaseGrant: call(lease, 'leaseGrant', 'LeaseGrant'),
     leaseRevoke: call(lease, 'leaseRevoke', 'LeaseRevoke'),
+    hashKV: call(maintenance, 'hashKV', 'HashKV'),
     close() {
       kv.close();
       lease.close();
+      maintenance.close();
     },
   };
 }

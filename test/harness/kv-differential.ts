@@ -18,7 +18,7 @@ import { spawnServer, type ServerHandle, type ServerKind, type ServerOptions } f
  * into the next.
  */
 
-export type KvOp = 'range' | 'put' | 'deleteRange' | 'txn' | 'compact' | 'leaseGrant' | 'leaseRevoke';
+export type KvOp = 'range' | 'put' | 'deleteRange' | 'txn' | 'compact' | 'leaseGrant' | 'leaseRevoke' | 'hashKV';
 
 export interface Step {
   op: KvOp;

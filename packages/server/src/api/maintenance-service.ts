@@ -29,7 +29,8 @@ export function maintenanceService(s: EtcdServer): UntypedServiceImplementation 
         return {
           header: responseHeader(s, h.currentRev),
           hash: h.hash,
-          compactRevision: Math.max(h.compactRev, 0),
+          // -1 until the first compaction, as etcd's store reports it
+          compactRevision: h.compactRev,
         };
       } catch (err) {
         throw toEtcdError(err);

@@ -300,34 +300,10 @@ export function resolveServerConfig(
   if (quotaBackendBytes > MAX_QUOTA_BACKEND_BYTES) {
     warnings.push(`--quota-backend-bytes=${quotaBackendBytes} exceeds the recommended maximum of ${MAX_QUOTA_BACKEND_BYTES} bytes`);
   }
-  let compactionBatchLimit = fs.number('experimental-compaction-batch-limit');
-  if (compactionBatchLimit < 0) {
-    throw new ConfigError(
-      'invalid-config',
-      `--experimental-compaction-batch-limit must not be negative (set to ${compactionBatchLimit})`,
-      'experimental-compaction-batch-limit',
-    );
-  }
-  if (compactionBatchLimit === 0) compactionBatchLimit = DEFAULT_COMPACTION_BATCH_LIMIT;
-  // As etcd's backend: 0 stands for the default, so both resolved values are > 0.
-  let backendBatchIntervalMs = fs.number('backend-batch-interval');
-  if (backendBatchIntervalMs < 0) {
-    throw new ConfigError(
-      'invalid-config',
-      `--backend-batch-interval must not be negative (set to ${backendBatchIntervalMs}ms)`,
-      'backend-batch-interval',
-    );
-  }
-  if (backendBatchIntervalMs === 0) backendBatchIntervalMs = DEFAULT_BACKEND_BATCH_INTERVAL_MS;
-  let backendBatchLimit = fs.number('backend-batch-limit');
-  if (backendBatchLimit < 0) {
-    throw new ConfigError(
-      'invalid-config',
-      `--backend-batch-limit must not be negative (set to ${backendBatchLimit})`,
-      'backend-batch-limit',
-    );
-  }
-  if (backendBatchLimit === 0) backendBatchLimit = DEFAULT_BACKEND_BATCH_LIMIT;
+  // As etcd: 0 stands for the default, so these resolved values are > 0.
+  const compactionBatchLimit = positiveOrDefault(fs, 'experimental-compaction-batch-limit', DEFAULT_COMPACTION_BATCH_LIMIT);
+  const backendBatchIntervalMs = positiveOrDefault(fs, 'backend-batch-interval', DEFAULT_BACKEND_BATCH_INTERVAL_MS, 'ms');
+  const backendBatchLimit = positiveOrDefault(fs, 'backend-batch-limit', DEFAULT_BACKEND_BATCH_LIMIT);
   let watchProgressMs = fs.number('experimental-watch-progress-notify-interval');
   if (watchProgressMs <= 0) watchProgressMs = DEFAULT_WATCH_PROGRESS_NOTIFY_MS;
 
@@ -399,4 +375,11 @@ export function resolveServerConfig(
     forceNewCluster: fs.bool('force-new-cluster'),
     unsafeNoFsync: fs.bool('unsafe-no-fsync'),
   };
+}
+
+/** A numeric flag where 0 stands for its default; a negative value is a ConfigError naming the flag. */
+function positiveOrDefault(fs: GoFlagSet, flag: string, fallback: number, unit = ''): number {
+  const n = fs.number(flag);
+  if (n < 0) throw new ConfigError('invalid-config', `--${flag} must not be negative (set to ${n}${unit})`, flag);
+  return n === 0 ? fallback : n;
 }
