@@ -1,10 +1,12 @@
-/** The Maintenance service: status, hashes and alarms of this member. */
+/** The Maintenance service: status, hashes, snapshots and alarms of this member. */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { etcdserverpb } from '@etcd-ts/api';
 import { ETCD_VERSION } from '../config/version.js';
 import type { EtcdServer } from '../etcd/etcd-server.js';
 import { toEtcdError } from '../etcd/errors.js';
+import { hashBackend } from '../mvcc/hash.js';
 import { responseHeader } from './response-header.js';
+import { sendSnapshot, type SnapshotCall } from './snapshot-stream.js';
 import { unary } from './unary.js';
 
 export function maintenanceService(s: EtcdServer): UntypedServiceImplementation {
@@ -23,6 +25,13 @@ export function maintenanceService(s: EtcdServer): UntypedServiceImplementation 
         isLearner: s.cluster.member(s.memberId)?.isLearner ?? false,
       }),
     ),
+    // etcd's Hash: the whole backend (every bucket but meta/consistent_index) at the current revision.
+    hash: unary(
+      (): etcdserverpb.HashResponseInit => ({ header: responseHeader(s, s.kv.currentRev), hash: hashBackend(s.backend) }),
+    ),
+    snapshot: (call: SnapshotCall): void => {
+      void sendSnapshot(s, call);
+    },
     hashKV: unary((r: etcdserverpb.HashKVRequest): etcdserverpb.HashKVResponseInit => {
       try {
         const h = s.kv.hashByRev(r.revision);

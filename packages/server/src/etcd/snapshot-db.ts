@@ -8,7 +8,7 @@
  * applied.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LmdbBackend } from '../backend/lmdb-backend.js';
@@ -20,15 +20,36 @@ export function snapshotDbPath(snapDir: string, index: number): string {
   return join(snapDir, `${index.toString(16).padStart(16, '0')}${SUFFIX}`);
 }
 
-/** A consistent copy of the backend, streamed and then deleted. */
-export async function* backendSnapshotChunks(backend: LmdbBackend): AsyncGenerator<Uint8Array> {
+/** A consistent, compacted copy of the backend in a temporary file, until disposed. */
+export interface BackendCopy {
+  readonly bytes: number;
+  /** The copy in chunks of chunkBytes (the last may be shorter). */
+  chunks(chunkBytes: number): AsyncIterable<Buffer>;
+  /** Deletes the copy. */
+  dispose(): Promise<void>;
+}
+
+export async function openBackendCopy(backend: LmdbBackend): Promise<BackendCopy> {
   const dir = await mkdtemp(join(tmpdir(), 'etcd-ts-snap-'));
-  const file = join(dir, 'db');
+  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
+    const file = join(dir, 'db');
     await backend.backup(file, true);
-    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+    const { size } = await stat(file);
+    return { bytes: size, chunks: (chunkBytes) => createReadStream(file, { highWaterMark: chunkBytes }), dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/** A consistent copy of the backend, streamed in 1 MiB chunks and then deleted. */
+export async function* backendSnapshotChunks(backend: LmdbBackend): AsyncGenerator<Uint8Array> {
+  const copy = await openBackendCopy(backend);
+  try {
+    yield* copy.chunks(1024 * 1024);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await copy.dispose();
   }
 }
 
