@@ -153,7 +153,6 @@ export class LmdbBackend implements Backend {
     const limit = opts.limit ?? 0;
     const reverse = opts.reverse ?? false;
     if (!this.#buffer.has(bucket)) return rangeOf(db, s, e, limit, reverse);
-    if (e !== undefined && Buffer.compare(e, s) <= 0) return [][Symbol.iterator]();
     return mergeBuffered(rangeOf(db, s, e, 0, reverse), copies(this.#buffer.entries(bucket, s, e, reverse)), reverse, limit);
   }
 
@@ -259,7 +258,6 @@ export class LmdbBackend implements Backend {
     }
     if (this.#writeFailure !== undefined) throw this.#writeFailure;
     if (this.#buffer.pending === 0) return;
-    let failed: { bucket: Bucket; op: string; err: unknown } | undefined;
     try {
       this.#env.transactionSync(() => {
         for (const [bucket, w] of this.#buffer.all()) {
@@ -268,13 +266,13 @@ export class LmdbBackend implements Backend {
             if (w.value === null) db.removeSync(w.key);
             else db.putSync(w.key, w.value);
           } catch (err) {
-            failed = { bucket, op: w.value === null ? 'delete' : 'put', err };
-            throw err;
+            throw writeError(w.value === null ? 'delete' : 'put', bucket, err);
           }
         }
       }, this.#txnFlags);
     } catch (err) {
-      this.#writeFailure = writeError(failed?.op ?? 'commit', failed?.bucket ?? 'key', failed?.err ?? err);
+      this.#writeFailure =
+        err instanceof BackendError ? err : new BackendError('ErrBackendWrite', `backend: commit failed: ${(err as Error).message}`, { cause: err });
       throw this.#writeFailure;
     }
     this.#buffer.clear();

@@ -1,7 +1,7 @@
 import type { Backend, Bucket, RangeOptions, WriteTx } from './backend.js';
 import { Buckets } from './backend.js';
 import { BackendClosedError, EmptyKeyError, TxClosedError, UnknownBucketError } from './backend-error.js';
-import { type BTree, latin1BTree, latin1Key as toKey } from '../util/latin1-btree.js';
+import { type BTree, latin1BTree, latin1Key as toKey, latin1Range } from '../util/latin1-btree.js';
 
 
 interface UndoEntry {
@@ -50,9 +50,7 @@ export class MemoryBackend implements Backend {
 
   scan(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, fn: (key: Buffer, value: Buffer) => boolean | void): void {
     const tree = this.#tree(bucket);
-    const e = end === undefined ? undefined : toKey(end);
-    for (const [k, v] of tree.entries(toKey(start))) {
-      if (e !== undefined && k >= e) return;
+    for (const [k, v] of latin1Range(tree, toKey(start), end === undefined ? undefined : toKey(end), false)) {
       if (fn(Buffer.from(k, 'latin1'), v) === false) return;
     }
   }
@@ -131,18 +129,7 @@ function* iterate(
   reverse: boolean,
 ): IterableIterator<[key: Uint8Array, value: Uint8Array]> {
   let n = 0;
-  if (!reverse) {
-    for (const [k, v] of tree.entries(start)) {
-      if (end !== undefined && k >= end) return;
-      if (limit > 0 && n >= limit) return;
-      n++;
-      yield [Buffer.from(k, 'latin1'), v];
-    }
-    return;
-  }
-  const it = end === undefined ? tree.entriesReversed() : tree.entriesReversed(end, undefined, true);
-  for (const [k, v] of it) {
-    if (k < start) return;
+  for (const [k, v] of latin1Range(tree, start, end, reverse)) {
     if (limit > 0 && n >= limit) return;
     n++;
     yield [Buffer.from(k, 'latin1'), v];

@@ -1,5 +1,5 @@
 import type { Bucket } from './backend.js';
-import { type BTree, latin1BTree, latin1Key } from '../util/latin1-btree.js';
+import { type BTree, latin1BTree, latin1Key, latin1Range } from '../util/latin1-btree.js';
 
 /** A buffered write: the new value, or null for a delete. key and value are private copies. */
 export interface BufferedWrite {
@@ -75,7 +75,7 @@ export class WriteBuffer {
   entries(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, reverse: boolean): IterableIterator<BufferedWrite> {
     const tree = this.#trees.get(bucket);
     if (tree === undefined || tree.size === 0) return [][Symbol.iterator]();
-    return entriesOf(tree.clone(), latin1Key(start), end === undefined ? undefined : latin1Key(end), reverse);
+    return writesOf(latin1Range(tree.clone(), latin1Key(start), end === undefined ? undefined : latin1Key(end), reverse));
   }
 
   /** Starts recording what rollback() must restore. Transactions do not nest here. */
@@ -112,22 +112,6 @@ export class WriteBuffer {
   }
 }
 
-function* entriesOf(
-  tree: BTree<string, BufferedWrite>,
-  start: string,
-  end: string | undefined,
-  reverse: boolean,
-): IterableIterator<BufferedWrite> {
-  if (!reverse) {
-    for (const [k, w] of tree.entries(start)) {
-      if (end !== undefined && k >= end) return;
-      yield w;
-    }
-    return;
-  }
-  const it = end === undefined ? tree.entriesReversed() : tree.entriesReversed(end, undefined, true);
-  for (const [k, w] of it) {
-    if (k < start) return;
-    yield w;
-  }
+function* writesOf(ws: Iterable<[string, BufferedWrite]>): IterableIterator<BufferedWrite> {
+  for (const [, w] of ws) yield w;
 }

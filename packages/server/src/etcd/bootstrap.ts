@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { openLmdbBackend } from '../backend/lmdb-backend.js';
+import { openLmdbBackend, type LmdbBackendOptions } from '../backend/lmdb-backend.js';
 import { MemoryBackend } from '../backend/memory-backend.js';
 import { computeClusterId, computeMemberId, type Member } from '../cluster/member.js';
 import { probePeer } from '../cluster/probe-peer.js';
@@ -133,6 +133,11 @@ async function joinExisting(cfg: BootstrapConfig): Promise<{ memberId: bigint; c
   throw new BootstrapError(`could not reach any member of the existing cluster (${errors.join('; ')})`);
 }
 
+/** How a member opens its LMDB backend: etcd's --backend-batch-interval and --backend-batch-limit. */
+export function memberBackendOptions(cfg: Pick<ServerConfig, 'backendBatchIntervalMs' | 'backendBatchLimit'>): LmdbBackendOptions {
+  return { batchIntervalMs: cfg.backendBatchIntervalMs, batchLimit: cfg.backendBatchLimit };
+}
+
 export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
   const storage = new MemoryStorage();
   if (cfg.experimentalBackendStorage === 'memory') {
@@ -152,7 +157,7 @@ export async function bootstrap(cfg: BootstrapConfig): Promise<Bootstrapped> {
 
   const walDir = walDirOf(cfg);
   const walOptions = { unsafeNoFsync: cfg.unsafeNoFsync };
-  const backendOptions = { batchIntervalMs: cfg.backendBatchIntervalMs, batchLimit: cfg.backendBatchLimit };
+  const backendOptions = memberBackendOptions(cfg);
   const snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), cfg.maxSnapshots > 0 ? cfg.maxSnapshots : 5);
   if (Wal.exists(walDir)) {
     const snapshot = await snapshotter.loadNewest();

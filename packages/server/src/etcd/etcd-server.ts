@@ -35,7 +35,7 @@ import { ConfChangeType, EntryType, MessageType, StateType, type Message, type C
 import type { LogStore } from '../raft-node/log-store.js';
 import type { Snapshotter } from '../snap/snapshotter.js';
 import { RaftNode } from '../raft-node/raft-node.js';
-import type { Bootstrapped } from './bootstrap.js';
+import { memberBackendOptions, type Bootstrapped } from './bootstrap.js';
 import { AppliedIndex } from './applied-index.js';
 import { toEtcdError } from './errors.js';
 import { LinearizableReads } from './linearizable-reads.js';
@@ -797,10 +797,7 @@ export class EtcdServer {
     this.log.info({ index, term: snap.metadata.term }, 'installing snapshot from the leader');
     await this.backend.close();
     await installSnapshotDb(this.snapDir(), index, backendPath(this.cfg.dataDir));
-    this.backend = openLmdbBackend(this.cfg.dataDir, {
-      batchIntervalMs: this.cfg.backendBatchIntervalMs,
-      batchLimit: this.cfg.backendBatchLimit,
-    });
+    this.backend = openLmdbBackend(this.cfg.dataDir, memberBackendOptions(this.cfg));
     this.lessor = new Lessor(this.backend, { minTtl: this.minLeaseTtl });
     if (this.isLeader) this.lessor.promote(this.cfg.electionTicks * this.cfg.heartbeatIntervalMs);
     this.kv = KVStore.open(this.backend, { leases: this.lessor });

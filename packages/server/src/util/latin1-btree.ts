@@ -24,3 +24,22 @@ export function latin1BTree<V>(): BTree<string, V> {
 export function latin1Key(b: Uint8Array): string {
   return Buffer.isBuffer(b) ? b.toString('latin1') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
+
+/**
+ * The entries of tree with start <= key < end (end undefined: to the last
+ * key), ascending, or descending when reverse.
+ */
+export function* latin1Range<V>(tree: BTree<string, V>, start: string, end: string | undefined, reverse: boolean): IterableIterator<[string, V]> {
+  if (!reverse) {
+    for (const entry of tree.entries(start)) {
+      if (end !== undefined && entry[0] >= end) return;
+      yield entry;
+    }
+    return;
+  }
+  const it = end === undefined ? tree.entriesReversed() : tree.entriesReversed(end, undefined, true);
+  for (const entry of it) {
+    if (entry[0] < start) return;
+    yield entry;
+  }
+}
