@@ -101,8 +101,15 @@ test('hash of the backend: every member that applied the same log reports the sa
     assert.ok(h.memberId !== 0n);
   }
   assert.is(new Set(hashes.map((h) => h.hash)).size, 1, 'equal hashes');
-  await put('maintenance/backend-hash', 'y');
-  const after = await m.hash(cluster.endpoints[0]);
+  const rev2 = await put('maintenance/backend-hash', 'y');
+  // the write may reach this member's backend a little after the put was answered by the leader
+  const after = await waitFor(
+    async () => {
+      const h = await m.hash(cluster.endpoints[0]);
+      return h.revision >= rev2 ? h : undefined;
+    },
+    { timeoutMs: 10_000, what: `${cluster.endpoints[0]} to report the backend hash at revision ${rev2}` },
+  );
   assert.is.not(after.hash, hashes[0]?.hash, 'a write changes the hash');
 });
 
